@@ -1,0 +1,89 @@
+//! The normalised Codex event: one telemetry record, attributed and classified.
+
+use serde::{Deserialize, Serialize};
+
+use crate::usage::TokenUsage;
+
+/// Where an event came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    OtlpLogs,
+    Demo,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::OtlpLogs => "otlp_logs",
+            Source::Demo => "demo",
+        }
+    }
+}
+
+/// What an event means for accounting (codex-facts §1.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventKind {
+    /// `codex.conversation_starts`: a thread was configured (also on resume, same thread id).
+    ConversationStart,
+    /// `codex.user_prompt`: one turn.
+    UserPrompt,
+    /// `codex.sse_event` with `event.kind=response.completed` and usage: tokens spent.
+    ResponseCompleted(TokenUsage),
+    /// Any other known Codex event (sse deltas, api requests, tool decisions, ...).
+    Other,
+    /// An `event.name` Steward does not know: stored, counted, never fatal.
+    Unknown,
+}
+
+impl EventKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EventKind::ConversationStart => "conversation_start",
+            EventKind::UserPrompt => "user_prompt",
+            EventKind::ResponseCompleted(_) => "response_completed",
+            EventKind::Other => "other",
+            EventKind::Unknown => "unknown",
+        }
+    }
+
+    pub fn usage(&self) -> Option<&TokenUsage> {
+        match self {
+            EventKind::ResponseCompleted(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// Whether the event makes its thread "active" on its day (counted in `threads`).
+    pub fn activates_thread(&self) -> bool {
+        matches!(self, EventKind::UserPrompt | EventKind::ResponseCompleted(_))
+    }
+}
+
+/// One Codex telemetry record after decoding, attribution and classification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NormalizedEvent {
+    /// Content hash (hex) of the record within its workspace; a re-sent record has the same
+    /// key, which is what makes counting exactly-once under at-least-once delivery.
+    pub dedup_key: String,
+    pub workspace_id: String,
+    pub user_id: String,
+    pub source: Source,
+    /// The raw `event.name` (e.g. `codex.user_prompt`).
+    pub event_name: String,
+    pub kind: EventKind,
+    /// `conversation.id`: the thread. A resumed session keeps its id.
+    pub thread_id: Option<String>,
+    /// Event time in Unix milliseconds (from `event.timestamp`; OTLP record times are 0).
+    pub timestamp_ms: i64,
+    /// OpenAI `client_id` of the surface that produced it.
+    pub client_id: String,
+    pub model: Option<String>,
+    /// Credits and USD in millionths, priced at ingest for token-bearing events.
+    pub credits_micro: i64,
+    pub usd_micro: i64,
+    /// Rate-card version that priced this event (empty when nothing was priced).
+    pub rate_card_version: String,
+    /// The raw record (resource and log attributes) as JSON, kept for compliance and reprocessing.
+    pub raw: String,
+}
