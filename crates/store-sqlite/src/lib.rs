@@ -1,1 +1,147 @@
-//! placeholder
+//! SQLite implementation of [`steward_store::Store`]: Steward's embedded default.
+//!
+//! One writer connection (SQLite allows one writer at a time; a single connection avoids
+//! `SQLITE_BUSY` churn) and a small pool of reader connections, all in WAL mode so that reads
+//! never block the writer and admin commands in another process work while the server runs.
+//! `synchronous=FULL`: a commit that returned is on disk, so an acknowledged batch survives a
+//! crash or power loss. Blocking calls run on tokio's blocking pool.
+
+mod conn;
+mod migrate;
+mod principals;
+mod usage;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rusqlite::Connection;
+use steward_model::{Credential, NormalizedEvent, User, Workspace};
+use steward_store::{
+    InsertOutcome, NewCredential, NewUser, Store, StoreError, StoreResult, UsageQuery, UsageRowsPage,
+};
+
+use conn::Pool;
+
+/// Number of reader connections.
+const READERS: usize = 4;
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Pool>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and applies pending migrations.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        let path: PathBuf = path.to_owned();
+        let pool = tokio::task::spawn_blocking(move || -> StoreResult<Pool> {
+            let mut writer = conn::open(&path)?;
+            migrate::apply(&mut writer)?;
+            let readers = (0..READERS).map(|_| conn::open(&path)).collect::<StoreResult<Vec<_>>>()?;
+            Ok(Pool::new(writer, readers))
+        })
+        .await
+        .map_err(StoreError::other)??;
+        Ok(SqliteStore { inner: Arc::new(pool) })
+    }
+
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let pool = self.inner.clone();
+        pool.read(f).await
+    }
+
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let pool = self.inner.clone();
+        pool.write(f).await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(conn::map_err)).await
+    }
+
+    async fn ensure_default_workspace(&self, name: &str) -> StoreResult<Workspace> {
+        let name = name.to_owned();
+        self.write(move |c| principals::ensure_default_workspace(c, &name)).await
+    }
+
+    async fn list_workspaces(&self) -> StoreResult<Vec<Workspace>> {
+        self.read(principals::list_workspaces).await
+    }
+
+    async fn get_workspace(&self, id: &str) -> StoreResult<Option<Workspace>> {
+        let id = id.to_owned();
+        self.read(move |c| principals::get_workspace(c, &id)).await
+    }
+
+    async fn create_workspace(&self, name: &str) -> StoreResult<Workspace> {
+        let name = name.to_owned();
+        self.write(move |c| principals::create_workspace(c, &name, false)).await
+    }
+
+    async fn upsert_user(&self, new: &NewUser) -> StoreResult<User> {
+        let new = new.clone();
+        self.write(move |c| principals::upsert_user(c, &new)).await
+    }
+
+    async fn find_user_by_email(&self, workspace_id: &str, email: &str) -> StoreResult<Option<User>> {
+        let (ws, email) = (workspace_id.to_owned(), email.to_owned());
+        self.read(move |c| principals::find_user_by_email(c, &ws, &email)).await
+    }
+
+    async fn list_users(&self, workspace_id: &str) -> StoreResult<Vec<User>> {
+        let ws = workspace_id.to_owned();
+        self.read(move |c| principals::list_users(c, &ws)).await
+    }
+
+    async fn create_credential(&self, new: &NewCredential) -> StoreResult<Credential> {
+        let new = new.clone();
+        self.write(move |c| principals::create_credential(c, &new)).await
+    }
+
+    async fn find_credential_by_hash(&self, secret_hash: &str) -> StoreResult<Option<Credential>> {
+        let hash = secret_hash.to_owned();
+        self.read(move |c| principals::find_credential_by_hash(c, &hash)).await
+    }
+
+    async fn list_credentials(&self, workspace_id: &str) -> StoreResult<Vec<Credential>> {
+        let ws = workspace_id.to_owned();
+        self.read(move |c| principals::list_credentials(c, &ws)).await
+    }
+
+    async fn insert_events(&self, events: &[NormalizedEvent]) -> StoreResult<InsertOutcome> {
+        let events = events.to_vec();
+        self.write(move |c| write::insert_events(c, &events)).await
+    }
+
+    async fn count_events(&self, workspace_id: &str) -> StoreResult<u64> {
+        let ws = workspace_id.to_owned();
+        self.read(move |c| {
+            c.query_row("SELECT COUNT(*) FROM events WHERE workspace_id = ?1", [ws], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(conn::map_err)
+        })
+        .await
+    }
+
+    async fn usage_rows(&self, query: &UsageQuery) -> StoreResult<UsageRowsPage> {
+        let query = query.clone();
+        self.read(move |c| usage::usage_rows(c, &query)).await
+    }
+}

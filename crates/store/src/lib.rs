@@ -1,1 +1,96 @@
-//! placeholder
+//! The storage interface of Steward: one trait, [`Store`], implemented by `steward-store-sqlite`
+//! (the embedded default) and `steward-store-postgres` (shared by several replicas).
+//!
+//! This crate holds no SQL and does no IO. Every backend must pass the conformance suite in
+//! [`conformance`] (feature `testsuite`), run through [`store_conformance_suite!`].
+
+pub mod assemble;
+pub mod ids;
+mod error;
+mod query;
+pub mod rollup;
+
+#[cfg(feature = "testsuite")]
+pub mod conformance;
+
+use async_trait::async_trait;
+use steward_model::{Credential, CredentialKind, NormalizedEvent, User, UserKind, Workspace};
+
+pub use error::{StoreError, StoreResult};
+pub use query::{
+    Bucket, ClientUsage, Grouping, ModelUsage, UsageCursor, UsageKey, UsageQuery, UsageRow, UsageRowsPage,
+    UsageTotals,
+};
+
+/// A new user to create (or find, when its `principal_key` already exists).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub workspace_id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub account_id: Option<String>,
+    pub kind: UserKind,
+    pub principal_key: String,
+}
+
+/// A new credential; `secret_hash` is the hex SHA-256 of the secret shown once to its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCredential {
+    pub workspace_id: String,
+    pub name: String,
+    pub kind: CredentialKind,
+    pub prefix: String,
+    pub secret_hash: String,
+}
+
+/// What a batch insert did. `inserted + duplicates` equals the batch length.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InsertOutcome {
+    pub inserted: u64,
+    pub duplicates: u64,
+}
+
+/// Steward's storage. Implementations are cheap to clone behind an `Arc` and safe to share.
+///
+/// Contract highlights (checked by the conformance suite):
+/// * `insert_events` commits durably (the data survives a crash once it returns `Ok`) and is
+///   idempotent on `(workspace_id, dedup_key)`: a re-sent event changes no figure.
+/// * Rollups used by `usage_rows` are updated in the same transaction as the events.
+/// * Workspaces are isolated: no query returns another workspace's data.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Short backend name for logs and `/healthz` (`sqlite`, `postgres`).
+    fn backend(&self) -> &'static str;
+
+    /// Cheap liveness check of the database connection.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Returns the default workspace, creating it (named `name`) on first call. Safe to call
+    /// concurrently from several processes.
+    async fn ensure_default_workspace(&self, name: &str) -> StoreResult<Workspace>;
+    async fn list_workspaces(&self) -> StoreResult<Vec<Workspace>>;
+    async fn get_workspace(&self, id: &str) -> StoreResult<Option<Workspace>>;
+    async fn create_workspace(&self, name: &str) -> StoreResult<Workspace>;
+
+    /// Finds the user with `new.principal_key` in its workspace, or creates it. Concurrent calls
+    /// with the same key return the same user.
+    async fn upsert_user(&self, new: &NewUser) -> StoreResult<User>;
+    async fn find_user_by_email(&self, workspace_id: &str, email: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self, workspace_id: &str) -> StoreResult<Vec<User>>;
+
+    async fn create_credential(&self, new: &NewCredential) -> StoreResult<Credential>;
+    /// Looks up a live (not revoked) credential by the hash of its secret.
+    async fn find_credential_by_hash(&self, secret_hash: &str) -> StoreResult<Option<Credential>>;
+    async fn list_credentials(&self, workspace_id: &str) -> StoreResult<Vec<Credential>>;
+
+    /// Inserts a batch of events in one durable transaction, skipping events whose
+    /// `(workspace_id, dedup_key)` is already stored, and updates the usage rollups for the
+    /// events actually inserted.
+    async fn insert_events(&self, events: &[NormalizedEvent]) -> StoreResult<InsertOutcome>;
+
+    /// Number of stored events of a workspace (all kinds, raw).
+    async fn count_events(&self, workspace_id: &str) -> StoreResult<u64>;
+
+    /// One page of usage rows (per user or per workspace, per day or week), keyset-paginated.
+    async fn usage_rows(&self, query: &UsageQuery) -> StoreResult<UsageRowsPage>;
+}

@@ -1,0 +1,97 @@
+-- Steward schema v1 (SQLite). Times are Unix milliseconds (`*_ms`) or, for rollup buckets,
+-- Unix seconds of a UTC day/week start. Keep in step with store-postgres/migrations/0001_init.sql.
+
+CREATE TABLE workspaces (
+    id                TEXT PRIMARY KEY,
+    name              TEXT NOT NULL,
+    is_default        INTEGER NOT NULL DEFAULT 0,
+    analytics_emails  INTEGER NOT NULL DEFAULT 1,
+    created_at_ms     INTEGER NOT NULL
+);
+-- At most one default workspace, even when several processes start at once.
+CREATE UNIQUE INDEX workspaces_single_default ON workspaces (is_default) WHERE is_default = 1;
+
+CREATE TABLE users (
+    id             TEXT PRIMARY KEY,
+    workspace_id   TEXT NOT NULL REFERENCES workspaces (id),
+    email          TEXT,
+    name           TEXT,
+    account_id     TEXT,
+    kind           TEXT NOT NULL,
+    principal_key  TEXT NOT NULL,
+    created_at_ms  INTEGER NOT NULL,
+    UNIQUE (workspace_id, principal_key)
+);
+CREATE INDEX users_by_email ON users (workspace_id, email);
+
+CREATE TABLE credentials (
+    id             TEXT PRIMARY KEY,
+    workspace_id   TEXT NOT NULL REFERENCES workspaces (id),
+    name           TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    user_id        TEXT REFERENCES users (id),
+    scopes         TEXT NOT NULL DEFAULT '',
+    prefix         TEXT NOT NULL,
+    secret_hash    TEXT NOT NULL UNIQUE,
+    created_at_ms  INTEGER NOT NULL,
+    revoked_at_ms  INTEGER
+);
+CREATE INDEX credentials_by_workspace ON credentials (workspace_id);
+
+-- Every ingested record, raw, exactly once per (workspace_id, dedup_key).
+CREATE TABLE events (
+    id                       INTEGER PRIMARY KEY,
+    workspace_id             TEXT NOT NULL,
+    dedup_key                TEXT NOT NULL,
+    user_id                  TEXT NOT NULL,
+    source                   TEXT NOT NULL,
+    event_name               TEXT NOT NULL,
+    kind                     TEXT NOT NULL,
+    thread_id                TEXT,
+    ts_ms                    INTEGER NOT NULL,
+    client_id                TEXT NOT NULL,
+    model                    TEXT,
+    input_tokens             INTEGER,
+    cached_input_tokens      INTEGER,
+    output_tokens            INTEGER,
+    reasoning_output_tokens  INTEGER,
+    total_tokens             INTEGER,
+    credits_micro            INTEGER NOT NULL DEFAULT 0,
+    usd_micro                INTEGER NOT NULL DEFAULT 0,
+    rate_card_version        TEXT NOT NULL DEFAULT '',
+    received_at_ms           INTEGER NOT NULL,
+    raw                      TEXT NOT NULL
+);
+CREATE UNIQUE INDEX events_dedup ON events (workspace_id, dedup_key);
+
+-- Daily usage rollup, updated in the same transaction as the events it sums.
+CREATE TABLE usage_daily (
+    workspace_id             TEXT NOT NULL,
+    day                      INTEGER NOT NULL,
+    week                     INTEGER NOT NULL,
+    user_id                  TEXT NOT NULL,
+    client_id                TEXT NOT NULL,
+    model                    TEXT NOT NULL,
+    rate_card_version        TEXT NOT NULL,
+    turns                    INTEGER NOT NULL DEFAULT 0,
+    input_tokens             INTEGER NOT NULL DEFAULT 0,
+    cached_input_tokens      INTEGER NOT NULL DEFAULT 0,
+    output_tokens            INTEGER NOT NULL DEFAULT 0,
+    reasoning_output_tokens  INTEGER NOT NULL DEFAULT 0,
+    credits_micro            INTEGER NOT NULL DEFAULT 0,
+    usd_micro                INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (workspace_id, day, user_id, client_id, model, rate_card_version)
+);
+CREATE INDEX usage_daily_by_week ON usage_daily (workspace_id, week, user_id);
+
+-- Threads active per user, client and day: distinct counts per day or week come from here.
+CREATE TABLE thread_days (
+    workspace_id  TEXT NOT NULL,
+    day           INTEGER NOT NULL,
+    week          INTEGER NOT NULL,
+    user_id       TEXT NOT NULL,
+    client_id     TEXT NOT NULL,
+    thread_id     TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, day, user_id, client_id, thread_id)
+);
+CREATE INDEX thread_days_by_week ON thread_days (workspace_id, week, user_id);

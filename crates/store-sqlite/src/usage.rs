@@ -1,0 +1,178 @@
+//! Usage rows: keyset-paginated keys first, then the sums and distinct thread counts of exactly
+//! those keys. All reads come from the rollup tables, never from raw events.
+
+use std::collections::HashMap;
+
+use rusqlite::types::Value;
+use rusqlite::{params_from_iter, Connection};
+use steward_store::assemble::{assemble_rows, SumRow, ThreadCount};
+use steward_store::{Bucket, Grouping, StoreResult, UsageKey, UsageQuery, UsageRowsPage, UsageTotals};
+
+use crate::conn::map_err;
+
+/// SQL pieces that differ by bucket and grouping.
+struct Shape {
+    bucket: &'static str,
+    user: &'static str,
+}
+
+impl Shape {
+    fn of(q: &UsageQuery) -> Self {
+        Shape {
+            bucket: match q.bucket {
+                Bucket::Day => "day",
+                Bucket::Week => "week",
+            },
+            user: match q.grouping {
+                Grouping::User => "user_id",
+                Grouping::Workspace => "''",
+            },
+        }
+    }
+}
+
+pub fn usage_rows(c: &Connection, q: &UsageQuery) -> StoreResult<UsageRowsPage> {
+    let shape = Shape::of(q);
+    let mut keys = page_keys(c, q, &shape)?;
+    let has_more = keys.len() > q.limit as usize;
+    keys.truncate(q.limit as usize);
+    let (Some(first), Some(last)) = (keys.first().cloned(), keys.last().cloned()) else {
+        return Ok(UsageRowsPage { rows: Vec::new(), has_more: false });
+    };
+    let range = KeyRange { first, last };
+    let sums = sums(c, q, &shape, &range)?;
+    let threads = thread_counts(c, q, &shape, &range)?;
+    let emails = match q.grouping {
+        Grouping::User => emails(c, &keys)?,
+        Grouping::Workspace => HashMap::new(),
+    };
+    Ok(UsageRowsPage { rows: assemble_rows(&keys, sums, threads, &emails), has_more })
+}
+
+struct KeyRange {
+    first: UsageKey,
+    last: UsageKey,
+}
+
+fn page_keys(c: &Connection, q: &UsageQuery, s: &Shape) -> StoreResult<Vec<UsageKey>> {
+    let (after_bucket, after_user) = match &q.after {
+        Some(a) => (a.bucket_start, a.user_id.clone()),
+        None => (i64::MIN, String::new()),
+    };
+    let sql = format!(
+        "SELECT {b}, {u} FROM usage_daily
+         WHERE workspace_id = ?1 AND day >= ?2 AND day < ?3 AND {b} >= ?4 AND ({b}, {u}) > (?4, ?5)
+         GROUP BY {b}, {u} ORDER BY {b}, {u} LIMIT ?6",
+        b = s.bucket,
+        u = s.user
+    );
+    let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
+    let rows = stmt
+        .query_map(
+            rusqlite::params![q.workspace_id, q.start_day, q.end_day, after_bucket, after_user, q.limit as i64 + 1],
+            |r| Ok(UsageKey { bucket_start: r.get(0)?, user_id: r.get(1)? }),
+        )
+        .map_err(map_err)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
+}
+
+fn range_filter(s: &Shape) -> String {
+    format!(
+        "workspace_id = ?1 AND day >= ?2 AND day < ?3 AND {b} BETWEEN ?4 AND ?6
+         AND ({b}, {u}) >= (?4, ?5) AND ({b}, {u}) <= (?6, ?7)",
+        b = s.bucket,
+        u = s.user
+    )
+}
+
+fn range_params(q: &UsageQuery, r: &KeyRange) -> Vec<Value> {
+    vec![
+        Value::Text(q.workspace_id.clone()),
+        Value::Integer(q.start_day),
+        Value::Integer(q.end_day),
+        Value::Integer(r.first.bucket_start),
+        Value::Text(r.first.user_id.clone()),
+        Value::Integer(r.last.bucket_start),
+        Value::Text(r.last.user_id.clone()),
+    ]
+}
+
+fn sums(c: &Connection, q: &UsageQuery, s: &Shape, r: &KeyRange) -> StoreResult<Vec<SumRow>> {
+    let sql = format!(
+        "SELECT {b}, {u}, client_id, model, SUM(turns), SUM(input_tokens), SUM(cached_input_tokens),
+                SUM(output_tokens), SUM(reasoning_output_tokens), SUM(credits_micro), SUM(usd_micro)
+         FROM usage_daily WHERE {filter}
+         GROUP BY {b}, {u}, client_id, model",
+        b = s.bucket,
+        u = s.user,
+        filter = range_filter(s)
+    );
+    let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
+    let rows = stmt
+        .query_map(params_from_iter(range_params(q, r)), |row| {
+            Ok(SumRow {
+                key: UsageKey { bucket_start: row.get(0)?, user_id: row.get(1)? },
+                client_id: row.get(2)?,
+                model: row.get(3)?,
+                sums: UsageTotals {
+                    turns: row.get(4)?,
+                    input_tokens: row.get(5)?,
+                    cached_input_tokens: row.get(6)?,
+                    output_tokens: row.get(7)?,
+                    reasoning_output_tokens: row.get(8)?,
+                    credits_micro: row.get(9)?,
+                    usd_micro: row.get(10)?,
+                },
+            })
+        })
+        .map_err(map_err)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
+}
+
+fn thread_counts(c: &Connection, q: &UsageQuery, s: &Shape, r: &KeyRange) -> StoreResult<Vec<ThreadCount>> {
+    let mut out = Vec::new();
+    for per_client in [false, true] {
+        let client_col = if per_client { "client_id" } else { "NULL" };
+        let group = if per_client { ", client_id" } else { "" };
+        let sql = format!(
+            "SELECT {b}, {u}, {client_col}, COUNT(DISTINCT thread_id) FROM thread_days WHERE {filter}
+             GROUP BY {b}, {u}{group}",
+            b = s.bucket,
+            u = s.user,
+            filter = range_filter(s)
+        );
+        let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
+        let rows = stmt
+            .query_map(params_from_iter(range_params(q, r)), |row| {
+                Ok(ThreadCount {
+                    key: UsageKey { bucket_start: row.get(0)?, user_id: row.get(1)? },
+                    client_id: row.get(2)?,
+                    threads: row.get(3)?,
+                })
+            })
+            .map_err(map_err)?;
+        out.extend(rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)?);
+    }
+    Ok(out)
+}
+
+fn emails(c: &Connection, keys: &[UsageKey]) -> StoreResult<HashMap<String, Option<String>>> {
+    let mut ids: Vec<&str> = keys.iter().map(|k| k.user_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = HashMap::with_capacity(ids.len());
+    // Chunked to stay far below SQLite's bound-parameter limit.
+    for chunk in ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let sql = format!("SELECT id, email FROM users WHERE id IN ({marks})");
+        let mut stmt = c.prepare(&sql).map_err(map_err)?;
+        let rows = stmt
+            .query_map(params_from_iter(chunk.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
+            .map_err(map_err)?;
+        for row in rows {
+            let (id, email) = row.map_err(map_err)?;
+            out.insert(id, email);
+        }
+    }
+    Ok(out)
+}

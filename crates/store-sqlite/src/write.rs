@@ -1,0 +1,114 @@
+//! The ingest write path: events plus rollups in one transaction.
+
+use rusqlite::{params, Connection, TransactionBehavior};
+use steward_model::NormalizedEvent;
+use steward_store::rollup::RollupDelta;
+use steward_store::{InsertOutcome, StoreResult};
+
+use crate::conn::map_err;
+use crate::migrate::now_ms;
+
+pub fn insert_events(c: &mut Connection, events: &[NormalizedEvent]) -> StoreResult<InsertOutcome> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+    let received = now_ms();
+    let mut inserted = Vec::with_capacity(events.len());
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "INSERT INTO events (workspace_id, dedup_key, user_id, source, event_name, kind, thread_id, ts_ms,
+                    client_id, model, input_tokens, cached_input_tokens, output_tokens, reasoning_output_tokens,
+                    total_tokens, credits_micro, usd_micro, rate_card_version, received_at_ms, raw)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+                 ON CONFLICT (workspace_id, dedup_key) DO NOTHING",
+            )
+            .map_err(map_err)?;
+        for e in events {
+            let u = e.kind.usage();
+            let changed = stmt
+                .execute(params![
+                    e.workspace_id,
+                    e.dedup_key,
+                    e.user_id,
+                    e.source.as_str(),
+                    e.event_name,
+                    e.kind.as_str(),
+                    e.thread_id,
+                    e.timestamp_ms,
+                    e.client_id,
+                    e.model,
+                    u.map(|u| u.input),
+                    u.map(|u| u.cached_input),
+                    u.map(|u| u.output),
+                    u.map(|u| u.reasoning_output),
+                    u.map(|u| u.total),
+                    e.credits_micro,
+                    e.usd_micro,
+                    e.rate_card_version,
+                    received,
+                    e.raw,
+                ])
+                .map_err(map_err)?;
+            if changed == 1 {
+                inserted.push(e);
+            }
+        }
+    }
+    let delta = RollupDelta::from_events(inserted.iter().copied());
+    apply_rollups(&tx, &delta)?;
+    tx.commit().map_err(map_err)?;
+    let n = inserted.len() as u64;
+    Ok(InsertOutcome { inserted: n, duplicates: events.len() as u64 - n })
+}
+
+fn apply_rollups(tx: &rusqlite::Transaction<'_>, delta: &RollupDelta) -> StoreResult<()> {
+    if delta.is_empty() {
+        return Ok(());
+    }
+    let mut usage = tx
+        .prepare_cached(
+            "INSERT INTO usage_daily (workspace_id, day, week, user_id, client_id, model, rate_card_version,
+                turns, input_tokens, cached_input_tokens, output_tokens, reasoning_output_tokens, credits_micro, usd_micro)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT (workspace_id, day, user_id, client_id, model, rate_card_version) DO UPDATE SET
+                turns = turns + excluded.turns,
+                input_tokens = input_tokens + excluded.input_tokens,
+                cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
+                output_tokens = output_tokens + excluded.output_tokens,
+                reasoning_output_tokens = reasoning_output_tokens + excluded.reasoning_output_tokens,
+                credits_micro = credits_micro + excluded.credits_micro,
+                usd_micro = usd_micro + excluded.usd_micro",
+        )
+        .map_err(map_err)?;
+    for (k, s) in &delta.usage {
+        usage
+            .execute(params![
+                k.workspace_id,
+                k.day,
+                k.week,
+                k.user_id,
+                k.client_id,
+                k.model,
+                k.rate_card_version,
+                s.turns,
+                s.input_tokens,
+                s.cached_input_tokens,
+                s.output_tokens,
+                s.reasoning_output_tokens,
+                s.credits_micro,
+                s.usd_micro
+            ])
+            .map_err(map_err)?;
+    }
+    let mut threads = tx
+        .prepare_cached(
+            "INSERT INTO thread_days (workspace_id, day, week, user_id, client_id, thread_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+        )
+        .map_err(map_err)?;
+    for t in &delta.thread_days {
+        threads
+            .execute(params![t.workspace_id, t.day, t.week, t.user_id, t.client_id, t.thread_id])
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
