@@ -1,1 +1,11 @@
-//! placeholder
+//! Steward's domain services over the store: analytics (usage queries with Analytics API
+//! semantics), principals (users, ingest tokens, API keys), demo data.
+//!
+//! Services take an `Arc<dyn Store>` and explicit configuration; they know no HTTP and no SQL.
+
+pub mod analytics;
+pub mod demo;
+pub mod principals;
+
+pub use analytics::{AnalyticsConfig, AnalyticsError, RawUsageParams, UsagePage, UsageService};
+pub use principals::{IssuedSecret, Principals, PrincipalsError};

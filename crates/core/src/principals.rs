@@ -1,0 +1,126 @@
+//! Users, ingest tokens and API keys. Secrets are random, shown once, stored as SHA-256.
+//!
+//! SHA-256 (not a slow password hash) is right here: the secrets are 190+ bits of randomness,
+//! so there is nothing to brute-force, and lookups stay one indexed equality per request.
+
+use std::sync::Arc;
+
+use rand::distr::{Alphanumeric, SampleString};
+use sha2::{Digest, Sha256};
+use steward_model::{ApiScope, Credential, CredentialKind, User, UserKind, Workspace};
+use steward_store::{NewCredential, NewUser, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrincipalsError {
+    #[error("invalid email `{0}`: expected an address like name@example.com")]
+    InvalidEmail(String),
+    #[error("no user with email `{0}` in this workspace (add it with `steward users add`)")]
+    UnknownUser(String),
+    #[error("an API key needs at least one scope")]
+    NoScope,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A credential just created, with its secret (never retrievable again).
+#[derive(Debug, Clone)]
+pub struct IssuedSecret {
+    pub credential: Credential,
+    pub secret: String,
+}
+
+pub const INGEST_TOKEN_PREFIX: &str = "stw_it_";
+pub const API_KEY_PREFIX: &str = "stw_ak_";
+
+#[derive(Clone)]
+pub struct Principals {
+    store: Arc<dyn Store>,
+}
+
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn new_secret(prefix: &str) -> String {
+    format!("{prefix}{}", Alphanumeric.sample_string(&mut rand::rng(), 40))
+}
+
+impl Principals {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Principals { store }
+    }
+
+    pub async fn default_workspace(&self) -> Result<Workspace, PrincipalsError> {
+        Ok(self.store.ensure_default_workspace("Default").await?)
+    }
+
+    pub async fn add_user(&self, workspace_id: &str, email: &str, name: Option<&str>) -> Result<User, PrincipalsError> {
+        let email = email.trim();
+        let valid = email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'));
+        if !valid || email.contains(char::is_whitespace) {
+            return Err(PrincipalsError::InvalidEmail(email.to_owned()));
+        }
+        let new = NewUser {
+            workspace_id: workspace_id.to_owned(),
+            email: Some(email.to_owned()),
+            name: name.map(str::to_owned),
+            account_id: None,
+            kind: UserKind::Person,
+            principal_key: format!("email:{}", email.to_lowercase()),
+        };
+        Ok(self.store.upsert_user(&new).await?)
+    }
+
+    async fn issue(&self, workspace_id: &str, name: &str, kind: CredentialKind, prefix: &str) -> Result<IssuedSecret, PrincipalsError> {
+        let secret = new_secret(prefix);
+        let new = NewCredential {
+            workspace_id: workspace_id.to_owned(),
+            name: name.to_owned(),
+            kind,
+            prefix: secret.chars().take(prefix.len() + 4).collect(),
+            secret_hash: hash_secret(&secret),
+        };
+        let credential = self.store.create_credential(&new).await?;
+        Ok(IssuedSecret { credential, secret })
+    }
+
+    /// An ingest token bound to the user with `email` (which must exist).
+    pub async fn create_user_token(&self, workspace_id: &str, email: &str, name: Option<&str>) -> Result<IssuedSecret, PrincipalsError> {
+        let user = self
+            .store
+            .find_user_by_email(workspace_id, email)
+            .await?
+            .ok_or_else(|| PrincipalsError::UnknownUser(email.to_owned()))?;
+        let name = name.map(str::to_owned).unwrap_or_else(|| format!("ingest token for {email}"));
+        self.issue(workspace_id, &name, CredentialKind::UserIngest { user_id: user.id }, INGEST_TOKEN_PREFIX).await
+    }
+
+    /// An ingest token for the whole workspace: identity comes from the telemetry.
+    pub async fn create_workspace_token(&self, workspace_id: &str, name: Option<&str>) -> Result<IssuedSecret, PrincipalsError> {
+        let name = name.unwrap_or("workspace ingest token");
+        self.issue(workspace_id, name, CredentialKind::WorkspaceIngest, INGEST_TOKEN_PREFIX).await
+    }
+
+    pub async fn create_api_key(&self, workspace_id: &str, scopes: Vec<ApiScope>, name: Option<&str>) -> Result<IssuedSecret, PrincipalsError> {
+        if scopes.is_empty() {
+            return Err(PrincipalsError::NoScope);
+        }
+        let mut scopes = scopes;
+        scopes.sort_by_key(|s| s.as_str());
+        scopes.dedup();
+        let name = name.unwrap_or("api key");
+        self.issue(workspace_id, name, CredentialKind::ApiKey { scopes }, API_KEY_PREFIX).await
+    }
+
+    /// The live credential whose secret is `presented`, if any.
+    pub async fn authenticate(&self, presented: &str) -> Result<Option<Credential>, PrincipalsError> {
+        let presented = presented.trim();
+        if presented.is_empty() || presented.len() > 256 {
+            return Ok(None);
+        }
+        let hash = hash_secret(presented);
+        // Looking up by the SHA-256 of the presented secret means any timing difference in the
+        // index search is about hash prefixes, which reveal nothing about any stored secret.
+        Ok(self.store.find_credential_by_hash(&hash).await?)
+    }
+}
