@@ -1,0 +1,319 @@
+//! The ingest write path: events plus rollups in one transaction, one statement per table.
+//!
+//! Each table gets a single multi-row statement whose rows arrive as parallel arrays
+//! (`UNNEST($1::text[], ...)`), so a batch costs the same few round trips whatever its size.
+//! `ON CONFLICT` makes the counting exactly-once even when two replicas insert the same event
+//! at the same moment: the second waits for the first's commit, then skips the row, and
+//! `RETURNING` tells each which rows it really inserted.
+
+use std::collections::HashSet;
+
+use deadpool_postgres::{Object, Pool};
+use steward_model::NormalizedEvent;
+use steward_store::rollup::RollupDelta;
+use steward_store::{InsertOutcome, StoreResult};
+use tokio_postgres::types::ToSql;
+
+use crate::conn::{self, is_retryable, map_err, TX_ATTEMPTS};
+use crate::migrate::now_ms;
+
+// Rows are inserted in array order (`ORDER BY ord`), and the arrays are sorted, so concurrent
+// transactions take their row locks in one global order and cannot deadlock each other.
+const INSERT_EVENTS: &str = "
+INSERT INTO events (workspace_id, dedup_key, user_id, source, event_name, kind, thread_id, ts_ms,
+    client_id, model, input_tokens, cached_input_tokens, output_tokens, reasoning_output_tokens,
+    total_tokens, credits_micro, usd_micro, rate_card_version, raw, received_at_ms)
+SELECT workspace_id, dedup_key, user_id, source, event_name, kind, thread_id, ts_ms,
+    client_id, model, input_tokens, cached_input_tokens, output_tokens, reasoning_output_tokens,
+    total_tokens, credits_micro, usd_micro, rate_card_version, raw, $20
+FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::int8[], $9::text[], $10::text[], $11::int8[], $12::int8[], $13::int8[], $14::int8[],
+    $15::int8[], $16::int8[], $17::int8[], $18::text[], $19::text[])
+    WITH ORDINALITY AS t(workspace_id, dedup_key, user_id, source, event_name, kind, thread_id, ts_ms,
+        client_id, model, input_tokens, cached_input_tokens, output_tokens, reasoning_output_tokens,
+        total_tokens, credits_micro, usd_micro, rate_card_version, raw, ord)
+ORDER BY ord
+ON CONFLICT (workspace_id, dedup_key) DO NOTHING
+RETURNING workspace_id, dedup_key";
+
+const UPSERT_USAGE: &str = "
+INSERT INTO usage_daily (workspace_id, day, week, user_id, client_id, model, rate_card_version,
+    turns, input_tokens, cached_input_tokens, output_tokens, reasoning_output_tokens, credits_micro, usd_micro)
+SELECT workspace_id, day, week, user_id, client_id, model, rate_card_version,
+    turns, input_tokens, cached_input_tokens, output_tokens, reasoning_output_tokens, credits_micro, usd_micro
+FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::int8[])
+    WITH ORDINALITY AS t(workspace_id, day, week, user_id, client_id, model, rate_card_version,
+        turns, input_tokens, cached_input_tokens, output_tokens, reasoning_output_tokens, credits_micro,
+        usd_micro, ord)
+ORDER BY ord
+ON CONFLICT (workspace_id, day, user_id, client_id, model, rate_card_version) DO UPDATE SET
+    turns = usage_daily.turns + EXCLUDED.turns,
+    input_tokens = usage_daily.input_tokens + EXCLUDED.input_tokens,
+    cached_input_tokens = usage_daily.cached_input_tokens + EXCLUDED.cached_input_tokens,
+    output_tokens = usage_daily.output_tokens + EXCLUDED.output_tokens,
+    reasoning_output_tokens = usage_daily.reasoning_output_tokens + EXCLUDED.reasoning_output_tokens,
+    credits_micro = usage_daily.credits_micro + EXCLUDED.credits_micro,
+    usd_micro = usage_daily.usd_micro + EXCLUDED.usd_micro";
+
+const INSERT_THREAD_DAYS: &str = "
+INSERT INTO thread_days (workspace_id, day, week, user_id, client_id, thread_id)
+SELECT workspace_id, day, week, user_id, client_id, thread_id
+FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::text[])
+    WITH ORDINALITY AS t(workspace_id, day, week, user_id, client_id, thread_id, ord)
+ORDER BY ord
+ON CONFLICT DO NOTHING";
+
+pub async fn insert_events(pool: &Pool, events: &[NormalizedEvent]) -> StoreResult<InsertOutcome> {
+    if events.is_empty() {
+        return Ok(InsertOutcome::default());
+    }
+    let unique = unique_sorted(events);
+    let mut client = conn::get(pool).await?;
+    let mut attempt = 1;
+    loop {
+        match attempt_insert(&mut client, &unique).await {
+            Ok(inserted) => {
+                return Ok(InsertOutcome {
+                    inserted,
+                    duplicates: events.len() as u64 - inserted,
+                });
+            }
+            // A lost race rolled everything back; running the whole transaction again is safe
+            // because nothing of it was kept.
+            Err(e) if is_retryable(&e) && attempt < TX_ATTEMPTS => {
+                tracing::debug!(attempt, error = %e, "retrying event batch after a serialisation conflict");
+                tokio::time::sleep(conn::backoff(attempt)).await;
+                attempt += 1;
+            }
+            // Also when COMMIT itself failed and the outcome is unknown: the caller retries the
+            // batch, and idempotency makes that safe either way.
+            Err(e) => return Err(map_err(e)),
+        }
+    }
+}
+
+/// The batch without repeats of a `(workspace_id, dedup_key)` (the first occurrence wins, as
+/// in the SQLite backend, which inserts row by row), sorted by that key.
+fn unique_sorted(events: &[NormalizedEvent]) -> Vec<&NormalizedEvent> {
+    let mut seen = HashSet::with_capacity(events.len());
+    let mut unique: Vec<&NormalizedEvent> = events
+        .iter()
+        .filter(|e| seen.insert((e.workspace_id.as_str(), e.dedup_key.as_str())))
+        .collect();
+    unique.sort_by(|a, b| (&a.workspace_id, &a.dedup_key).cmp(&(&b.workspace_id, &b.dedup_key)));
+    unique
+}
+
+/// One try of the whole transaction; returns how many events were new.
+async fn attempt_insert(
+    client: &mut Object,
+    events: &[&NormalizedEvent],
+) -> Result<u64, tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    let insert = tx.prepare_cached(INSERT_EVENTS).await?;
+    let cols = EventColumns::of(events);
+    let received = now_ms();
+    let returned = tx.query(&insert, &cols.params(&received)).await?;
+    // The workspace is part of the key: one batch may span workspaces, and equal dedup keys
+    // in two workspaces are two events.
+    let new_keys: HashSet<(&str, &str)> = returned.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let inserted: Vec<&NormalizedEvent> = events
+        .iter()
+        .copied()
+        .filter(|e| new_keys.contains(&(e.workspace_id.as_str(), e.dedup_key.as_str())))
+        .collect();
+    let delta = RollupDelta::from_events(inserted.iter().copied());
+    apply_rollups(&tx, &delta).await?;
+    tx.commit().await?;
+    Ok(inserted.len() as u64)
+}
+
+async fn apply_rollups(
+    tx: &deadpool_postgres::Transaction<'_>,
+    delta: &RollupDelta,
+) -> Result<(), tokio_postgres::Error> {
+    if delta.is_empty() {
+        return Ok(());
+    }
+    let (usage_stmt, threads_stmt) = tokio::try_join!(
+        tx.prepare_cached(UPSERT_USAGE),
+        tx.prepare_cached(INSERT_THREAD_DAYS)
+    )?;
+    let (usage, threads) = (UsageColumns::of(delta), ThreadColumns::of(delta));
+    let (usage_params, thread_params) = (usage.params(), threads.params());
+    // Both statements are sent before the first reply arrives (tokio-postgres pipelines
+    // requests on one connection); the server still runs them one after the other.
+    tokio::try_join!(
+        tx.execute(&usage_stmt, &usage_params),
+        tx.execute(&threads_stmt, &thread_params)
+    )?;
+    Ok(())
+}
+
+/// The events as one array per column, in `INSERT_EVENTS` parameter order.
+struct EventColumns<'a> {
+    workspace_id: Vec<&'a str>,
+    dedup_key: Vec<&'a str>,
+    user_id: Vec<&'a str>,
+    source: Vec<&'a str>,
+    event_name: Vec<&'a str>,
+    kind: Vec<&'a str>,
+    thread_id: Vec<Option<&'a str>>,
+    ts_ms: Vec<i64>,
+    client_id: Vec<&'a str>,
+    model: Vec<Option<&'a str>>,
+    tokens: [Vec<Option<i64>>; 5],
+    credits_micro: Vec<i64>,
+    usd_micro: Vec<i64>,
+    rate_card_version: Vec<&'a str>,
+    raw: Vec<&'a str>,
+}
+
+impl<'a> EventColumns<'a> {
+    fn of(events: &[&'a NormalizedEvent]) -> Self {
+        let col = |f: fn(&'a NormalizedEvent) -> &'a str| events.iter().map(|e| f(e)).collect::<Vec<_>>();
+        let token = |f: fn(&steward_model::TokenUsage) -> i64| {
+            events.iter().map(|e| e.kind.usage().map(f)).collect::<Vec<_>>()
+        };
+        EventColumns {
+            workspace_id: col(|e| &e.workspace_id),
+            dedup_key: col(|e| &e.dedup_key),
+            user_id: col(|e| &e.user_id),
+            source: col(|e| e.source.as_str()),
+            event_name: col(|e| &e.event_name),
+            kind: col(|e| e.kind.as_str()),
+            thread_id: events.iter().map(|e| e.thread_id.as_deref()).collect(),
+            ts_ms: events.iter().map(|e| e.timestamp_ms).collect(),
+            client_id: col(|e| &e.client_id),
+            model: events.iter().map(|e| e.model.as_deref()).collect(),
+            tokens: [
+                token(|u| u.input),
+                token(|u| u.cached_input),
+                token(|u| u.output),
+                token(|u| u.reasoning_output),
+                token(|u| u.total),
+            ],
+            credits_micro: events.iter().map(|e| e.credits_micro).collect(),
+            usd_micro: events.iter().map(|e| e.usd_micro).collect(),
+            rate_card_version: col(|e| &e.rate_card_version),
+            raw: col(|e| &e.raw),
+        }
+    }
+
+    fn params<'p>(&'p self, received_at_ms: &'p i64) -> [&'p (dyn ToSql + Sync); 20] {
+        let [input, cached, output, reasoning, total] = &self.tokens;
+        [
+            &self.workspace_id,
+            &self.dedup_key,
+            &self.user_id,
+            &self.source,
+            &self.event_name,
+            &self.kind,
+            &self.thread_id,
+            &self.ts_ms,
+            &self.client_id,
+            &self.model,
+            input,
+            cached,
+            output,
+            reasoning,
+            total,
+            &self.credits_micro,
+            &self.usd_micro,
+            &self.rate_card_version,
+            &self.raw,
+            received_at_ms,
+        ]
+    }
+}
+
+/// The usage deltas as one array per column, in `UPSERT_USAGE` parameter order and in the
+/// delta's (BTreeMap, hence global) key order.
+struct UsageColumns<'a> {
+    keys: [Vec<&'a str>; 5],
+    day: Vec<i64>,
+    week: Vec<i64>,
+    sums: [Vec<i64>; 7],
+}
+
+impl<'a> UsageColumns<'a> {
+    fn of(delta: &'a RollupDelta) -> Self {
+        let mut c = UsageColumns {
+            keys: Default::default(),
+            day: Vec::new(),
+            week: Vec::new(),
+            sums: Default::default(),
+        };
+        for (k, s) in &delta.usage {
+            for (col, v) in c.keys.iter_mut().zip([
+                &k.workspace_id,
+                &k.user_id,
+                &k.client_id,
+                &k.model,
+                &k.rate_card_version,
+            ]) {
+                col.push(v.as_str());
+            }
+            c.day.push(k.day);
+            c.week.push(k.week);
+            let sums = [
+                s.turns,
+                s.input_tokens,
+                s.cached_input_tokens,
+                s.output_tokens,
+                s.reasoning_output_tokens,
+                s.credits_micro,
+                s.usd_micro,
+            ];
+            for (col, v) in c.sums.iter_mut().zip(sums) {
+                col.push(v);
+            }
+        }
+        c
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 14] {
+        let [ws, user, client, model, version] = &self.keys;
+        let [turns, input, cached, output, reasoning, credits, usd] = &self.sums;
+        [
+            ws, &self.day, &self.week, user, client, model, version, turns, input, cached, output, reasoning,
+            credits, usd,
+        ]
+    }
+}
+
+/// The thread-days as one array per column, in `INSERT_THREAD_DAYS` parameter order.
+struct ThreadColumns<'a> {
+    workspace_id: Vec<&'a str>,
+    day: Vec<i64>,
+    week: Vec<i64>,
+    user_id: Vec<&'a str>,
+    client_id: Vec<&'a str>,
+    thread_id: Vec<&'a str>,
+}
+
+impl<'a> ThreadColumns<'a> {
+    fn of(delta: &'a RollupDelta) -> Self {
+        let t = &delta.thread_days;
+        ThreadColumns {
+            workspace_id: t.iter().map(|t| t.workspace_id.as_str()).collect(),
+            day: t.iter().map(|t| t.day).collect(),
+            week: t.iter().map(|t| t.week).collect(),
+            user_id: t.iter().map(|t| t.user_id.as_str()).collect(),
+            client_id: t.iter().map(|t| t.client_id.as_str()).collect(),
+            thread_id: t.iter().map(|t| t.thread_id.as_str()).collect(),
+        }
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 6] {
+        [
+            &self.workspace_id,
+            &self.day,
+            &self.week,
+            &self.user_id,
+            &self.client_id,
+            &self.thread_id,
+        ]
+    }
+}
