@@ -19,7 +19,7 @@ pub struct LogsOutcome {
     pub rejected: u64,
     /// Unknown event names among the accepted records (stored, not counted in usage).
     pub unknown: u64,
-    /// Human-readable summary of rejections and warnings; empty on full success.
+    /// Human-readable summary of rejections; empty on full success.
     pub message: String,
 }
 
@@ -72,9 +72,10 @@ impl Ingestor {
             if rejections.len() > MAX_REASONS {
                 message.push_str("; ...");
             }
-        } else if unknown > 0 {
-            message = format!("{unknown} record(s) with unknown event names were stored but count toward no figure");
         }
+        // Unknown event names are not reported back as a warning: Codex sends one such record
+        // (its metrics-flush log line) in every export, and clients would log it each time.
+        // They are visible in `steward_ingest_records_total{outcome="unknown_event"}`.
         Ok(LogsOutcome { accepted, rejected: rejections.len() as u64, unknown, message })
     }
 }

@@ -1,0 +1,38 @@
+//! `GET /v1/analytics/codex/workspaces/{workspace_id}/usage`, wire-compatible with OpenAI's
+//! Codex Analytics API (`../shared/spec/wire-formats.md` §1).
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use steward_core::RawUsageParams;
+use steward_model::ApiScope;
+
+use crate::auth::authenticate;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::wire::{usage_row, Page};
+
+pub async fn usage(
+    State(state): State<AppState>,
+    Path(workspace_id): Path<String>,
+    headers: HeaderMap,
+    Query(params): Query<RawUsageParams>,
+) -> Result<Json<Page>, ApiError> {
+    let key = authenticate(&state, &headers).await?;
+    if !key.has_scope(ApiScope::AnalyticsRead) {
+        return Err(ApiError::Forbidden {
+            code: "insufficient_scope",
+            message: format!("API key lacks {}", ApiScope::AnalyticsRead.as_str()),
+        });
+    }
+    if key.workspace_id != workspace_id {
+        return Err(ApiError::Forbidden {
+            code: "workspace_mismatch",
+            message: "this API key belongs to another workspace".to_owned(),
+        });
+    }
+    let now = crate::otlp::now_ms() / 1000;
+    let page = state.usage.usage(&workspace_id, &params, now).await?;
+    let data = page.rows.iter().map(|r| usage_row(r, page.bucket_secs, page.emails_allowed)).collect();
+    Ok(Json(Page { object: "page", data, has_more: page.has_more, next_page: page.next_page }))
+}

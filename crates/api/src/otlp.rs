@@ -1,0 +1,155 @@
+//! OTLP/HTTP receiver (OTLP specification, "OTLP/HTTP"): `POST /v1/logs`, `/v1/traces`,
+//! `/v1/metrics`, protobuf or JSON, gzip or identity.
+//!
+//! Success is 200 with an `Export*ServiceResponse` in the request's encoding, carrying
+//! `partial_success` when records were rejected (or stored with a warning). Failures carry a
+//! `google.rpc.Status` body: 400 (malformed), 401 (token), 403 (token cannot ingest),
+//! 413 (too large), 415 (media type or encoding), 503 + `Retry-After` (overloaded or storage
+//! unavailable; OTLP exporters retry those). Nothing is acknowledged before its durable commit.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use prost::Message;
+use serde::Serialize;
+use steward_ingest::identity::IngestPrincipal;
+use steward_ingest::otlp::{decode_logs, decode_metrics, decode_traces, decompress, Encoding};
+use steward_ingest::pipeline::{accept_metrics, accept_traces};
+use steward_ingest::IngestError;
+use steward_model::{ApiScope, CredentialKind};
+
+use crate::auth::authenticate;
+use crate::error::{decorate, ApiError};
+use crate::state::AppState;
+
+/// `google.rpc.Status`, the OTLP/HTTP error body (details omitted).
+#[derive(Clone, PartialEq, Message, Serialize)]
+pub struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: String,
+}
+
+/// gRPC code matching an HTTP status, as OTLP/HTTP suggests for the Status body.
+fn grpc_code(status: StatusCode) -> i32 {
+    match status.as_u16() {
+        400 | 413 | 415 => 3, // INVALID_ARGUMENT
+        401 => 16,            // UNAUTHENTICATED
+        403 => 7,             // PERMISSION_DENIED
+        429 => 8,             // RESOURCE_EXHAUSTED
+        503 => 14,            // UNAVAILABLE
+        _ => 13,              // INTERNAL
+    }
+}
+
+fn encoded<M: Message + Serialize>(status: StatusCode, encoding: Encoding, message: &M) -> Response {
+    let body = match encoding {
+        Encoding::Protobuf => message.encode_to_vec(),
+        Encoding::Json => serde_json::to_vec(message).unwrap_or_default(),
+    };
+    (status, [(header::CONTENT_TYPE, encoding.content_type())], body).into_response()
+}
+
+fn failure(err: ApiError, encoding: Encoding) -> Response {
+    err.log();
+    let status = err.status();
+    let message = format!("{} ({})", err.public_message(), err.code());
+    metrics::counter!("steward_ingest_requests_failed_total", "code" => err.code()).increment(1);
+    decorate(encoded(status, encoding, &RpcStatus { code: grpc_code(status), message }), &err)
+}
+
+/// Everything a signal handler needs before decoding: authentication and a decompressed body.
+async fn prepare(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Encoding, IngestPrincipal, Vec<u8>), (ApiError, Encoding)> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    // Errors are answered in the request's encoding when it is known, else as protobuf.
+    let encoding = Encoding::from_content_type(content_type);
+    let reply_as = *encoding.as_ref().unwrap_or(&Encoding::Protobuf);
+    let credential = authenticate(state, headers).await.map_err(|e| (e, reply_as))?;
+    let principal = match credential.kind {
+        CredentialKind::UserIngest { user_id } => IngestPrincipal::User { workspace_id: credential.workspace_id, user_id },
+        CredentialKind::WorkspaceIngest => IngestPrincipal::Workspace { workspace_id: credential.workspace_id },
+        CredentialKind::ApiKey { .. } if credential.has_scope(ApiScope::Ingest) => {
+            IngestPrincipal::Workspace { workspace_id: credential.workspace_id }
+        }
+        CredentialKind::ApiKey { .. } => {
+            let message = "this API key has no `ingest` scope; use an ingest token".to_owned();
+            return Err((ApiError::Forbidden { code: "insufficient_scope", message }, reply_as));
+        }
+    };
+    let encoding = encoding.map_err(|e| (ApiError::Ingest(e), reply_as))?;
+    let limit = state.limits.max_body_bytes;
+    let body = body.map_err(|rejection| {
+        let err = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            IngestError::TooLarge { limit }
+        } else {
+            IngestError::MalformedProtobuf { message: "request body", detail: rejection.body_text() }
+        };
+        (ApiError::Ingest(err), encoding)
+    })?;
+    let content_encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
+    let bytes = decompress(&body, content_encoding, limit).map_err(|e| (ApiError::Ingest(e), encoding))?;
+    Ok((encoding, principal, bytes))
+}
+
+pub async fn logs(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let (encoding, principal, bytes) = match prepare(&state, &headers, body).await {
+        Ok(ok) => ok,
+        Err((err, enc)) => return failure(err, enc),
+    };
+    let request = match decode_logs(&bytes, encoding) {
+        Ok(r) => r,
+        Err(e) => return failure(ApiError::Ingest(e), encoding),
+    };
+    match state.ingestor.ingest_logs(&principal, &request, now_ms()).await {
+        Ok(outcome) => {
+            let partial_success = (outcome.rejected > 0 || !outcome.message.is_empty()).then(|| ExportLogsPartialSuccess {
+                rejected_log_records: outcome.rejected as i64,
+                error_message: outcome.message.clone(),
+            });
+            encoded(StatusCode::OK, encoding, &ExportLogsServiceResponse { partial_success })
+        }
+        Err(e) => failure(ApiError::Ingest(e), encoding),
+    }
+}
+
+pub async fn traces(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let (encoding, _principal, bytes) = match prepare(&state, &headers, body).await {
+        Ok(ok) => ok,
+        Err((err, enc)) => return failure(err, enc),
+    };
+    match decode_traces(&bytes, encoding) {
+        Ok(request) => {
+            accept_traces(&request);
+            encoded(StatusCode::OK, encoding, &ExportTraceServiceResponse { partial_success: None })
+        }
+        Err(e) => failure(ApiError::Ingest(e), encoding),
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let (encoding, _principal, bytes) = match prepare(&state, &headers, body).await {
+        Ok(ok) => ok,
+        Err((err, enc)) => return failure(err, enc),
+    };
+    match decode_metrics(&bytes, encoding) {
+        Ok(request) => {
+            accept_metrics(&request);
+            encoded(StatusCode::OK, encoding, &ExportMetricsServiceResponse { partial_success: None })
+        }
+        Err(e) => failure(ApiError::Ingest(e), encoding),
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

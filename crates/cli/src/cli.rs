@@ -1,0 +1,167 @@
+//! Command-line interface definitions (clap).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Steward: self-hosted governance for OpenAI Codex.
+///
+/// Ingests Codex telemetry (OTLP logs from the Codex CLI's own exporter) and serves
+/// OpenAI-compatible analytics. Everything runs from this one binary, with an embedded SQLite
+/// database by default or PostgreSQL for several replicas.
+///
+/// Quick start:
+///   steward serve --demo            # run with demo data on http://127.0.0.1:8080
+///   steward users add dana@example.com
+///   steward tokens create --user dana@example.com      # put it in Codex's [otel] headers
+///   steward keys create --scope codex.enterprise.analytics.read
+///
+/// Configuration: flags > STEWARD_* environment variables > config file (--config, or
+/// ./steward.toml) > defaults. `steward config show` prints the effective configuration.
+#[derive(Debug, Parser)]
+#[command(name = "steward", version, verbatim_doc_comment, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// TOML configuration file (default: ./steward.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of the embedded SQLite database [default: ./steward-data].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Use PostgreSQL instead of the embedded SQLite (postgres://user:pass@host/db).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log format: text or json [default: text].
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+    /// Workspace id for admin commands [default: the default workspace].
+    #[arg(long, global = true, value_name = "ID")]
+    pub workspace_id: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: OTLP receiver, Analytics API, /healthz and /metrics.
+    ///
+    /// Point Codex at it in ~/.codex/config.toml:
+    ///   [otel]
+    ///   exporter = { otlp-http = { endpoint = "http://HOST:8080/v1/logs", protocol = "binary",
+    ///                headers = { authorization = "Bearer <ingest token>" } } }
+    #[command(verbatim_doc_comment)]
+    Serve(ServeArgs),
+    /// Fill the store with generated demo usage (hundreds of users, two months).
+    Demo(DemoArgs),
+    /// Workspaces (a default one is created on first start).
+    #[command(subcommand)]
+    Workspaces(WorkspacesCommand),
+    /// People whose Codex usage Steward records.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Ingest tokens: what Codex sends in `Authorization: Bearer ...` with its telemetry.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// API keys for the Analytics API (and, later, other APIs), limited by scopes.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Show the effective configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen address [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Fill an empty store with demo data first and print a ready-to-use API key.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of demo users.
+    #[arg(long, default_value_t = 300)]
+    pub users: usize,
+    /// Days of history, ending today.
+    #[arg(long, default_value_t = 60)]
+    pub days: i64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspacesCommand {
+    /// List workspaces.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a user (or show it, if the email is already known).
+    Add {
+        /// Email address; it links Codex telemetry (`user.email`) to this user.
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create an ingest token; the secret is printed once.
+    ///
+    /// --user binds every record sent with the token to that user. --workspace takes the user
+    /// from the telemetry's `user.email` / `user.account_id` attributes, else files it under an
+    /// "unattributed" principal per host.
+    #[command(group(clap::ArgGroup::new("target").required(true).args(["user", "workspace"])))]
+    Create {
+        /// Email of the user the token belongs to (see `steward users add`).
+        #[arg(long, value_name = "EMAIL")]
+        user: Option<String>,
+        /// A token for the whole workspace.
+        #[arg(long)]
+        workspace: bool,
+        /// A label for the token.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List ingest tokens (never their secrets).
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key; the secret is printed once.
+    ///
+    /// Scopes: codex.enterprise.analytics.read, compliance.read, compliance.delete, ingest, admin.
+    Create {
+        /// Scope to grant (repeat for several).
+        #[arg(long = "scope", value_name = "SCOPE", required = true)]
+        scopes: Vec<String>,
+        /// A label for the key.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List API keys (never their secrets).
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration as TOML (secrets redacted).
+    Show,
+    /// Print the built-in defaults as a commented starting point for steward.toml.
+    Default,
+}

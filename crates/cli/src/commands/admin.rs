@@ -1,0 +1,178 @@
+//! Admin commands. They open the same store as the server (SQLite in WAL mode or PostgreSQL),
+//! so they work while the server runs.
+
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Result};
+use serde_json::json;
+use steward_core::{IssuedSecret, Principals};
+use steward_model::{ApiScope, Credential, CredentialKind, Workspace};
+use steward_store::Store;
+
+use crate::cli::{GlobalArgs, KeysCommand, TokensCommand, UsersCommand, WorkspacesCommand};
+use crate::config::Config;
+use crate::output::{print_json, print_table};
+use crate::runtime::open_store;
+
+/// The store and the workspace an admin command acts on.
+struct Ctx {
+    store: Arc<dyn Store>,
+    principals: Principals,
+    workspace: Workspace,
+}
+
+async fn ctx(config: &Config, global: &GlobalArgs) -> Result<Ctx> {
+    let store = open_store(config).await?;
+    let principals = Principals::new(store.clone());
+    let default = principals.default_workspace().await?;
+    let workspace = match &global.workspace_id {
+        None => default,
+        Some(id) => store.get_workspace(id).await?.ok_or_else(|| anyhow!("no workspace with id `{id}` (see `steward workspaces list`)"))?,
+    };
+    Ok(Ctx { store, principals, workspace })
+}
+
+fn ms_to_rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+pub async fn workspaces(config: &Config, global: &GlobalArgs, cmd: WorkspacesCommand) -> Result<()> {
+    let c = ctx(config, global).await?;
+    match cmd {
+        WorkspacesCommand::List => {
+            let all = c.store.list_workspaces().await?;
+            if global.json {
+                return print_json(&all);
+            }
+            let rows = all
+                .iter()
+                .map(|w| vec![w.id.clone(), w.name.clone(), if w.is_default { "yes".into() } else { String::new() }, ms_to_rfc3339(w.created_at_ms)])
+                .collect::<Vec<_>>();
+            print_table(&["ID", "NAME", "DEFAULT", "CREATED"], &rows);
+            Ok(())
+        }
+    }
+}
+
+pub async fn users(config: &Config, global: &GlobalArgs, cmd: UsersCommand) -> Result<()> {
+    let c = ctx(config, global).await?;
+    match cmd {
+        UsersCommand::Add { email, name } => {
+            let user = c.principals.add_user(&c.workspace.id, &email, name.as_deref()).await?;
+            if global.json {
+                return print_json(&user);
+            }
+            println!("user {} <{}> in workspace {}", user.id, email, c.workspace.id);
+            println!("next: steward tokens create --user {email}");
+            Ok(())
+        }
+        UsersCommand::List => {
+            let users = c.store.list_users(&c.workspace.id).await?;
+            if global.json {
+                return print_json(&users);
+            }
+            let rows = users
+                .iter()
+                .map(|u| vec![u.id.clone(), u.email.clone().unwrap_or_default(), u.name.clone().unwrap_or_default(), u.kind.as_str().to_owned()])
+                .collect::<Vec<_>>();
+            print_table(&["ID", "EMAIL", "NAME", "KIND"], &rows);
+            Ok(())
+        }
+    }
+}
+
+fn credential_json(issued: &IssuedSecret, field: &str) -> serde_json::Value {
+    let mut v = json!({
+        "id": issued.credential.id,
+        "workspace_id": issued.credential.workspace_id,
+        "name": issued.credential.name,
+        "kind": issued.credential.kind,
+        "prefix": issued.credential.prefix,
+        "created_at_ms": issued.credential.created_at_ms,
+    });
+    v[field] = json!(issued.secret);
+    v
+}
+
+fn list_credentials(global: &GlobalArgs, creds: Vec<Credential>) -> Result<()> {
+    if global.json {
+        return print_json(&creds);
+    }
+    let rows = creds
+        .iter()
+        .map(|c| {
+            let detail = match &c.kind {
+                CredentialKind::UserIngest { user_id } => format!("user {user_id}"),
+                CredentialKind::WorkspaceIngest => "whole workspace".to_owned(),
+                CredentialKind::ApiKey { scopes } => scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
+            };
+            let state = if c.revoked_at_ms.is_some() { "revoked" } else { "active" };
+            vec![c.id.clone(), c.name.clone(), format!("{}...", c.prefix), detail, state.to_owned()]
+        })
+        .collect::<Vec<_>>();
+    print_table(&["ID", "NAME", "PREFIX", "GRANTS", "STATE"], &rows);
+    Ok(())
+}
+
+pub async fn tokens(config: &Config, global: &GlobalArgs, cmd: TokensCommand) -> Result<()> {
+    let c = ctx(config, global).await?;
+    match cmd {
+        TokensCommand::Create { user, workspace, name } => {
+            let issued = match (user, workspace) {
+                (Some(email), false) => c.principals.create_user_token(&c.workspace.id, &email, name.as_deref()).await?,
+                (None, true) => c.principals.create_workspace_token(&c.workspace.id, name.as_deref()).await?,
+                _ => bail!("give exactly one of --user EMAIL or --workspace"),
+            };
+            if global.json {
+                return print_json(&credential_json(&issued, "token"));
+            }
+            println!("{}", issued.secret);
+            eprintln!("ingest token {} created; the secret above is shown only once.", issued.credential.id);
+            eprintln!("use it in Codex's config.toml: [otel] exporter = {{ otlp-http = {{ endpoint = \"http://<steward>/v1/logs\", protocol = \"binary\", headers = {{ authorization = \"Bearer {}\" }} }} }}", issued.secret);
+            Ok(())
+        }
+        TokensCommand::List => {
+            let creds = c.store.list_credentials(&c.workspace.id).await?;
+            list_credentials(global, creds.into_iter().filter(|c| !matches!(c.kind, CredentialKind::ApiKey { .. })).collect())
+        }
+    }
+}
+
+pub async fn keys(config: &Config, global: &GlobalArgs, cmd: KeysCommand) -> Result<()> {
+    let c = ctx(config, global).await?;
+    match cmd {
+        KeysCommand::Create { scopes, name } => {
+            let parsed = scopes
+                .iter()
+                .map(|s| {
+                    ApiScope::parse(s).ok_or_else(|| {
+                        let known = ApiScope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+                        anyhow!("unknown scope `{s}`; known scopes: {known}")
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let issued = c.principals.create_api_key(&c.workspace.id, parsed, name.as_deref()).await?;
+            if global.json {
+                return print_json(&credential_json(&issued, "key"));
+            }
+            println!("{}", issued.secret);
+            eprintln!("API key {} created; the secret above is shown only once.", issued.credential.id);
+            eprintln!("try: curl -H 'Authorization: Bearer {}' http://{}/v1/analytics/codex/workspaces/{}/usage", issued.secret, config.server.listen, c.workspace.id);
+            Ok(())
+        }
+        KeysCommand::List => {
+            let creds = c.store.list_credentials(&c.workspace.id).await?;
+            list_credentials(global, creds.into_iter().filter(|c| matches!(c.kind, CredentialKind::ApiKey { .. })).collect())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_times() {
+        assert_eq!(super::ms_to_rfc3339(1_795_212_253_522), "2026-11-20T22:04:13Z");
+    }
+}

@@ -1,0 +1,30 @@
+//! One module per command family. Each returns `anyhow::Result` and prints its own output.
+
+mod admin;
+mod demo;
+mod serve;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command, ConfigCommand};
+use crate::config::Config;
+
+pub async fn run(cli: Cli, config: Config) -> Result<()> {
+    let global = cli.global;
+    match cli.command {
+        Command::Serve(args) => serve::run(config, args).await,
+        Command::Demo(args) => demo::run(&config, &global, args).await,
+        Command::Workspaces(cmd) => admin::workspaces(&config, &global, cmd).await,
+        Command::Users(cmd) => admin::users(&config, &global, cmd).await,
+        Command::Tokens(cmd) => admin::tokens(&config, &global, cmd).await,
+        Command::Keys(cmd) => admin::keys(&config, &global, cmd).await,
+        Command::Config(ConfigCommand::Show) => {
+            print!("{}", config.to_redacted_toml()?);
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Default) => {
+            print!("{}", Config::default().to_redacted_toml()?);
+            Ok(())
+        }
+    }
+}

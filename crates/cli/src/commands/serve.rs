@@ -1,0 +1,93 @@
+//! `steward serve`: the long-running server.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use steward_api::{ApiLimits, AppState};
+use steward_core::demo::DemoSpec;
+use steward_core::{AnalyticsConfig, Principals, UsageService};
+use steward_ingest::pipeline::Ingestor;
+use steward_ingest::queue::{QueueConfig, WriteQueue};
+use steward_model::ApiScope;
+
+use crate::cli::ServeArgs;
+use crate::config::Config;
+use crate::runtime::{open_store, rate_card};
+
+pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
+    let addr = config.listen_addr()?;
+    let store = open_store(&config).await?;
+    let card = Arc::new(rate_card(&config)?);
+    let principals = Principals::new(store.clone());
+    let workspace = principals.default_workspace().await?;
+    tracing::info!(database = store.backend(), workspace_id = %workspace.id, rate_card = %card.version, "store ready");
+
+    if args.demo {
+        let summary = super::demo::fill(store.clone(), &workspace.id, &card, DemoSpec::default(), true).await?;
+        if summary.skipped_existing {
+            tracing::warn!("--demo: the store already has data, no demo data added");
+        } else {
+            tracing::warn!(users = summary.users, events = summary.events, "--demo: DEMO DATA GENERATED; do not use this store in production");
+            let key = principals.create_api_key(&workspace.id, vec![ApiScope::AnalyticsRead], Some("demo key")).await?;
+            eprintln!("\n  demo API key (shown once): {}", key.secret);
+            eprintln!(
+                "  try: curl -s -H 'Authorization: Bearer {}' 'http://{addr}/v1/analytics/codex/workspaces/{}/usage?group=workspace'\n",
+                key.secret, workspace.id
+            );
+        }
+    }
+
+    let metrics = match steward_api::install_metrics_recorder() {
+        Ok(handle) => Some(handle),
+        Err(err) => {
+            tracing::warn!(error = %err, "metrics recorder unavailable; /metrics is disabled");
+            None
+        }
+    };
+    let queue_config = QueueConfig { capacity: config.ingest.queue_capacity, max_group_events: config.ingest.max_group_events };
+    let (queue, writer) = WriteQueue::start(store.clone(), queue_config);
+    let ingestor = Arc::new(Ingestor::new(store.clone(), queue, card.clone()));
+    let state = AppState {
+        store: store.clone(),
+        ingestor,
+        usage: UsageService::new(store.clone(), AnalyticsConfig { lookback_days: config.analytics.lookback_days }),
+        principals,
+        metrics,
+        limits: ApiLimits { max_body_bytes: config.ingest.max_body_bytes },
+    };
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, "listening");
+    eprintln!("steward listening on http://{local} (workspace {})", workspace.id);
+    if store.list_credentials(&workspace.id).await?.is_empty() {
+        eprintln!("  no credentials yet: `steward users add EMAIL`, then `steward tokens create --user EMAIL` for Codex,");
+        eprintln!("  and `steward keys create --scope codex.enterprise.analytics.read` for the Analytics API");
+    }
+    steward_api::serve(listener, state, shutdown_signal()).await.context("server failed")?;
+    // The router (and with it every queue handle) is gone: the writer drains what was accepted.
+    tracing::info!("shutting down: committing queued telemetry");
+    let _ = writer.await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,292 @@
+//! Configuration: one typed `Config`, loaded once from (lowest to highest precedence) built-in
+//! defaults, a TOML file (`--config FILE`, else `./steward.toml` when present), `STEWARD_*`
+//! environment variables, and command-line flags; validated once, then passed explicitly.
+//!
+//! Environment variables: `STEWARD_LISTEN`, `STEWARD_DATA_DIR`, `STEWARD_DATABASE_URL` are
+//! shorthands; any key can be set as `STEWARD_<SECTION>__<KEY>` (e.g. `STEWARD_INGEST__QUEUE_CAPACITY`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub ingest: IngestConfig,
+    pub analytics: AnalyticsSection,
+    pub rate_card: RateCardSection,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address of the HTTP listener (OTLP, APIs, health, metrics).
+    pub listen: String,
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Directory of the embedded SQLite database (`steward.db`).
+    pub data_dir: PathBuf,
+    /// `postgres://...` to use PostgreSQL instead of the embedded SQLite.
+    pub database_url: String,
+}
+
+// Never print a database password in logs or `config show`.
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageConfig")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url))
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Largest accepted OTLP body in bytes, before and after decompression.
+    pub max_body_bytes: usize,
+    /// Batches that may wait for the database writer before requests get 503 + Retry-After.
+    pub queue_capacity: usize,
+    /// Most events merged into one database transaction.
+    pub max_group_events: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsSection {
+    /// How far back (days) the usage API lets `start_time` reach.
+    pub lookback_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateCardSection {
+    /// A rate-card TOML file replacing the built-in one (same format as `crates/model/rate-card.toml`).
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter such as `info` or `steward=debug,info`.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            storage: StorageConfig::default(),
+            ingest: IngestConfig::default(),
+            analytics: AnalyticsSection::default(),
+            rate_card: RateCardSection::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { listen: "127.0.0.1:8080".to_owned() }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig { data_dir: PathBuf::from("./steward-data"), database_url: String::new() }
+    }
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig { max_body_bytes: 16 * 1024 * 1024, queue_capacity: 256, max_group_events: 16_384 }
+    }
+}
+
+impl Default for AnalyticsSection {
+    fn default() -> Self {
+        AnalyticsSection { lookback_days: 90 }
+    }
+}
+
+impl Default for RateCardSection {
+    fn default() -> Self {
+        RateCardSection { file: None }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { format: "text".to_owned(), level: "info".to_owned() }
+    }
+}
+
+/// Values given as command-line flags; `None` means "not given".
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct FlagOverrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub log_format: Option<String>,
+}
+
+/// Which database a configuration selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Config {
+    /// Loads and validates the configuration. `file` is `--config`.
+    pub fn load(file: Option<&Path>, flags: &FlagOverrides) -> Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.is_file() {
+                    bail!("config file {} does not exist", path.display());
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None if Path::new("steward.toml").is_file() => figment = figment.merge(Toml::file("steward.toml")),
+            None => {}
+        }
+        figment = figment.merge(Env::prefixed("STEWARD_").map(|key| {
+            match key.as_str().to_ascii_lowercase().as_str() {
+                "listen" => "server.listen".into(),
+                "data_dir" => "storage.data_dir".into(),
+                "database_url" => "storage.database_url".into(),
+                other => other.replace("__", ".").into(),
+            }
+        }));
+        let mut config: Config = figment.extract().context("invalid configuration")?;
+        if let Some(v) = &flags.listen {
+            config.server.listen = v.clone();
+        }
+        if let Some(v) = &flags.data_dir {
+            config.storage.data_dir = v.clone();
+        }
+        if let Some(v) = &flags.database_url {
+            config.storage.database_url = v.clone();
+        }
+        if let Some(v) = &flags.log_format {
+            config.log.format = v.clone();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.listen_addr()?;
+        let url = self.storage.database_url.trim();
+        if !url.is_empty() && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+            bail!("storage.database_url must start with postgres:// or postgresql:// (leave it empty for the embedded SQLite), got `{}`", redact_url(url));
+        }
+        if self.ingest.max_body_bytes < 1024 {
+            bail!("ingest.max_body_bytes must be at least 1024");
+        }
+        if self.ingest.queue_capacity == 0 {
+            bail!("ingest.queue_capacity must be at least 1");
+        }
+        if self.analytics.lookback_days == 0 {
+            bail!("analytics.lookback_days must be at least 1");
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            bail!("log.format must be `text` or `json`, got `{}`", self.log.format);
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr> {
+        self.server.listen.parse().with_context(|| format!("server.listen `{}` is not an address like 127.0.0.1:8080", self.server.listen))
+    }
+
+    pub fn backend(&self) -> Backend {
+        let url = self.storage.database_url.trim();
+        if url.is_empty() {
+            Backend::Sqlite(self.storage.data_dir.join("steward.db"))
+        } else {
+            Backend::Postgres(url.to_owned())
+        }
+    }
+
+    /// The configuration as TOML, with secrets redacted.
+    pub fn to_redacted_toml(&self) -> Result<String> {
+        let mut copy = self.clone();
+        copy.storage.database_url = redact_url(&copy.storage.database_url);
+        Ok(toml::to_string_pretty(&copy)?)
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact_url("postgres://steward:hunter2@db:5432/steward"), "postgres://steward:***@db:5432/steward");
+        assert_eq!(redact_url("postgres://db/steward"), "postgres://db/steward");
+    }
+
+    #[test]
+    fn defaults_are_valid_and_embedded() {
+        let c = Config::default();
+        c.validate().expect("defaults validate");
+        assert_eq!(c.backend(), Backend::Sqlite(PathBuf::from("./steward-data/steward.db")));
+        assert_eq!(c.listen_addr().expect("addr").to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn file_env_and_flags_layer_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("custom.toml", "[server]\nlisten = \"127.0.0.1:9000\"\n[ingest]\nqueue_capacity = 7\n")?;
+            jail.set_env("STEWARD_INGEST__QUEUE_CAPACITY", "9");
+            jail.set_env("STEWARD_DATA_DIR", "/tmp/from-env");
+            let flags = FlagOverrides { data_dir: Some(PathBuf::from("/tmp/from-flag")), ..Default::default() };
+            let c = Config::load(Some(Path::new("custom.toml")), &flags).expect("loads");
+            assert_eq!(c.server.listen, "127.0.0.1:9000", "file beats defaults");
+            assert_eq!(c.ingest.queue_capacity, 9, "env beats file");
+            assert_eq!(c.storage.data_dir, PathBuf::from("/tmp/from-flag"), "flags beat env");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_field() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[server]\nlisten = \"127.0.0.1:9000\"\nlsiten = \"x\"\n")?;
+            let err = Config::load(Some(Path::new("bad.toml")), &FlagOverrides::default()).unwrap_err();
+            assert!(format!("{err:#}").contains("lsiten"), "{err:#}");
+            jail.create_file("bad2.toml", "[storage]\ndatabase_url = \"mysql://x\"\n")?;
+            let err = Config::load(Some(Path::new("bad2.toml")), &FlagOverrides::default()).unwrap_err();
+            assert!(format!("{err:#}").contains("database_url"), "{err:#}");
+            Ok(())
+        });
+    }
+}
