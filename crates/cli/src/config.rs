@@ -133,6 +133,9 @@ impl Default for LogConfig {
     }
 }
 
+/// Top-level sections of the configuration file (and of `STEWARD_<SECTION>__<KEY>` variables).
+const SECTIONS: &[&str] = &["server", "storage", "ingest", "analytics", "rate_card", "log"];
+
 /// Values given as command-line flags; `None` means "not given".
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct FlagOverrides {
@@ -163,7 +166,14 @@ impl Config {
             None if Path::new("steward.toml").is_file() => figment = figment.merge(Toml::file("steward.toml")),
             None => {}
         }
-        figment = figment.merge(Env::prefixed("STEWARD_").map(|key| {
+        // Only configuration keys: other STEWARD_* variables (STEWARD_LOG, test settings) are
+        // not configuration and must not be rejected as unknown fields.
+        let is_config_key = |key: &str| {
+            let key = key.to_ascii_lowercase();
+            matches!(key.as_str(), "listen" | "data_dir" | "database_url")
+                || key.split_once("__").is_some_and(|(section, _)| SECTIONS.contains(&section))
+        };
+        figment = figment.merge(Env::prefixed("STEWARD_").filter(move |k| is_config_key(k.as_str())).map(|key| {
             match key.as_str().to_ascii_lowercase().as_str() {
                 "listen" => "server.listen".into(),
                 "data_dir" => "storage.data_dir".into(),
@@ -268,6 +278,7 @@ mod tests {
             jail.create_file("custom.toml", "[server]\nlisten = \"127.0.0.1:9000\"\n[ingest]\nqueue_capacity = 7\n")?;
             jail.set_env("STEWARD_INGEST__QUEUE_CAPACITY", "9");
             jail.set_env("STEWARD_DATA_DIR", "/tmp/from-env");
+            jail.set_env("STEWARD_TEST_POSTGRES_URL", "not configuration, ignored");
             let flags = FlagOverrides { data_dir: Some(PathBuf::from("/tmp/from-flag")), ..Default::default() };
             let c = Config::load(Some(Path::new("custom.toml")), &flags).expect("loads");
             assert_eq!(c.server.listen, "127.0.0.1:9000", "file beats defaults");
