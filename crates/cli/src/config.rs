@@ -13,7 +13,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -68,7 +68,7 @@ pub struct AnalyticsSection {
     pub lookback_days: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateCardSection {
     /// A rate-card TOML file replacing the built-in one (same format as `crates/model/rate-card.toml`).
@@ -82,19 +82,6 @@ pub struct LogConfig {
     pub format: String,
     /// A tracing filter such as `info` or `steward=debug,info`.
     pub level: String,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            storage: StorageConfig::default(),
-            ingest: IngestConfig::default(),
-            analytics: AnalyticsSection::default(),
-            rate_card: RateCardSection::default(),
-            log: LogConfig::default(),
-        }
-    }
 }
 
 impl Default for ServerConfig {
@@ -118,12 +105,6 @@ impl Default for IngestConfig {
 impl Default for AnalyticsSection {
     fn default() -> Self {
         AnalyticsSection { lookback_days: 90 }
-    }
-}
-
-impl Default for RateCardSection {
-    fn default() -> Self {
-        RateCardSection { file: None }
     }
 }
 
@@ -255,6 +236,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error.
 mod tests {
     use super::*;
 

@@ -95,7 +95,8 @@ async fn bad_otlp_input_is_refused_without_changing_figures() {
     let good = one_turn("thread-new", Tokens { input: 99, cached: 0, output: 9 });
     let url = logs_url(&f);
     let tok = Some(f.token.as_str());
-    let cases: Vec<(&str, (u16, reqwest::header::HeaderMap, Vec<u8>), u16, &str)> = vec![
+    type Case = (&'static str, (u16, reqwest::header::HeaderMap, Vec<u8>), u16, &'static str);
+    let cases: Vec<Case> = vec![
         ("malformed protobuf", post(&url, tok, "application/x-protobuf", None, vec![0x0a, 0xff, 0xff, 0x01, 0x02]).await, 400, "malformed protobuf"),
         ("malformed JSON", post(&url, tok, "application/json", None, b"{\"resourceLogs\": [".to_vec()).await, 400, "malformed JSON"),
         ("wrong content type", post(&url, tok, "text/plain", None, good.clone()).await, 415, "unsupported content type"),

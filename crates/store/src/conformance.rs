@@ -47,6 +47,8 @@ macro_rules! store_conformance_suite {
     };
 }
 
+// Positional on purpose: test tables read best one event per line.
+#[allow(clippy::too_many_arguments)]
 fn event(ws: &str, user: &str, thread: &str, ts_secs: i64, kind: EventKind, client: &str, model: &str, n: u32) -> NormalizedEvent {
     let (credits_micro, usd_micro, version) = match &kind {
         EventKind::ResponseCompleted(u) => (u.input * 10, u.output * 100, "test-1".to_owned()),
