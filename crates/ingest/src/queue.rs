@@ -115,3 +115,125 @@ async fn commit_group(store: &dyn Store, jobs: &mut [Job]) -> Result<(), String>
     metrics::counter!("steward_ingest_commits_total").increment(1);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use steward_model::{Credential, NormalizedEvent, Source, User, Workspace};
+    use steward_store::*;
+    use tokio::sync::Semaphore;
+
+    use super::*;
+
+    /// A store whose inserts wait for a permit, so the test controls when commits finish.
+    struct GatedStore {
+        gate: Semaphore,
+        committed: Mutex<Vec<usize>>,
+    }
+
+    fn unused<T>() -> StoreResult<T> {
+        Err(StoreError::Other("not used by the queue".into()))
+    }
+
+    #[async_trait]
+    impl Store for GatedStore {
+        fn backend(&self) -> &'static str {
+            "gated"
+        }
+        async fn ping(&self) -> StoreResult<()> {
+            Ok(())
+        }
+        async fn ensure_default_workspace(&self, _: &str) -> StoreResult<Workspace> {
+            unused()
+        }
+        async fn list_workspaces(&self) -> StoreResult<Vec<Workspace>> {
+            unused()
+        }
+        async fn get_workspace(&self, _: &str) -> StoreResult<Option<Workspace>> {
+            unused()
+        }
+        async fn create_workspace(&self, _: &str) -> StoreResult<Workspace> {
+            unused()
+        }
+        async fn upsert_user(&self, _: &NewUser) -> StoreResult<User> {
+            unused()
+        }
+        async fn find_user_by_email(&self, _: &str, _: &str) -> StoreResult<Option<User>> {
+            unused()
+        }
+        async fn list_users(&self, _: &str) -> StoreResult<Vec<User>> {
+            unused()
+        }
+        async fn create_credential(&self, _: &NewCredential) -> StoreResult<Credential> {
+            unused()
+        }
+        async fn find_credential_by_hash(&self, _: &str) -> StoreResult<Option<Credential>> {
+            unused()
+        }
+        async fn list_credentials(&self, _: &str) -> StoreResult<Vec<Credential>> {
+            unused()
+        }
+        async fn insert_events(&self, events: &[NormalizedEvent]) -> StoreResult<InsertOutcome> {
+            let permit = self.gate.acquire().await.map_err(StoreError::other)?;
+            permit.forget();
+            self.committed.lock().map_err(StoreError::other)?.push(events.len());
+            Ok(InsertOutcome { inserted: events.len() as u64, duplicates: 0 })
+        }
+        async fn count_events(&self, _: &str) -> StoreResult<u64> {
+            unused()
+        }
+        async fn usage_rows(&self, _: &UsageQuery) -> StoreResult<UsageRowsPage> {
+            unused()
+        }
+    }
+
+    fn events(n: usize) -> Vec<NormalizedEvent> {
+        (0..n)
+            .map(|i| NormalizedEvent {
+                dedup_key: format!("k{i}"),
+                workspace_id: "ws".into(),
+                user_id: "u".into(),
+                source: Source::OtlpLogs,
+                event_name: "codex.user_prompt".into(),
+                kind: steward_model::EventKind::UserPrompt,
+                thread_id: None,
+                timestamp_ms: 0,
+                client_id: "CODEX_CLI".into(),
+                model: None,
+                credits_micro: 0,
+                usd_micro: 0,
+                rate_card_version: String::new(),
+                raw: "{}".into(),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn full_queue_refuses_at_once_and_accepted_batches_commit_before_returning() {
+        let store = Arc::new(GatedStore { gate: Semaphore::new(0), committed: Mutex::new(Vec::new()) });
+        let (queue, writer) = WriteQueue::start(store.clone(), QueueConfig { capacity: 1, max_group_events: 1000 });
+        // First batch: taken by the writer, which blocks in insert_events.
+        let q1 = queue.clone();
+        let first = tokio::spawn(async move { q1.write(events(2)).await });
+        // Give the writer time to take it off the channel (it then waits on the gate).
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(queue.depth(), 0, "the writer holds the first batch");
+        // Second batch: waits in the channel (capacity 1).
+        let q2 = queue.clone();
+        let second = tokio::spawn(async move { q2.write(events(3)).await });
+        while queue.depth() != 1 {
+            tokio::task::yield_now().await;
+        }
+        // Third batch: the queue is full, refused immediately.
+        assert!(matches!(queue.write(events(1)).await, Err(IngestError::QueueFull)));
+        assert!(!first.is_finished(), "nothing is acknowledged before its commit");
+        store.gate.add_permits(2);
+        first.await.expect("join").expect("first committed");
+        second.await.expect("join").expect("second committed");
+        assert_eq!(store.committed.lock().map(|c| c.clone()).unwrap_or_default(), vec![2, 3]);
+        drop(queue);
+        writer.await.expect("writer drains and stops when every handle is gone");
+    }
+}
