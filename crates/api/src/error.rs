@@ -172,3 +172,22 @@ impl IntoResponse for ApiError {
         decorate(response, &self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overload_is_503_with_retry_after() {
+        let response = ApiError::Ingest(IngestError::QueueFull).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()), Some(&b"1"[..]));
+    }
+
+    #[test]
+    fn storage_details_stay_out_of_client_messages() {
+        let err = ApiError::Internal("disk I/O error at /var/lib/secret".into());
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!err.public_message().contains("secret"));
+    }
+}
