@@ -122,32 +122,37 @@ pub async fn logs(State(state): State<AppState>, headers: HeaderMap, body: Resul
     }
 }
 
-pub async fn traces(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    let (encoding, _principal, bytes) = match prepare(&state, &headers, body).await {
+/// Traces and metrics: authenticated, decoded (which validates them) and counted; see
+/// `steward_ingest::pipeline` for why their data is not stored yet.
+async fn validated_signal<Req, Resp: Message + Serialize>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    decode: fn(&[u8], Encoding) -> Result<Req, IngestError>,
+    accept: fn(&Req) -> u64,
+    success: Resp,
+) -> Response {
+    let (encoding, _principal, bytes) = match prepare(state, headers, body).await {
         Ok(ok) => ok,
         Err((err, enc)) => return failure(err, enc),
     };
-    match decode_traces(&bytes, encoding) {
+    match decode(&bytes, encoding) {
         Ok(request) => {
-            accept_traces(&request);
-            encoded(StatusCode::OK, encoding, &ExportTraceServiceResponse { partial_success: None })
+            accept(&request);
+            encoded(StatusCode::OK, encoding, &success)
         }
         Err(e) => failure(ApiError::Ingest(e), encoding),
     }
 }
 
+pub async fn traces(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let ok = ExportTraceServiceResponse { partial_success: None };
+    validated_signal(&state, &headers, body, decode_traces, accept_traces, ok).await
+}
+
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    let (encoding, _principal, bytes) = match prepare(&state, &headers, body).await {
-        Ok(ok) => ok,
-        Err((err, enc)) => return failure(err, enc),
-    };
-    match decode_metrics(&bytes, encoding) {
-        Ok(request) => {
-            accept_metrics(&request);
-            encoded(StatusCode::OK, encoding, &ExportMetricsServiceResponse { partial_success: None })
-        }
-        Err(e) => failure(ApiError::Ingest(e), encoding),
-    }
+    let ok = ExportMetricsServiceResponse { partial_success: None };
+    validated_signal(&state, &headers, body, decode_metrics, accept_metrics, ok).await
 }
 
 pub fn now_ms() -> i64 {
