@@ -114,6 +114,10 @@ impl Default for LogConfig {
     }
 }
 
+/// The commented example configuration (`steward config default`), kept equal to the defaults
+/// by a test.
+pub const EXAMPLE_TOML: &str = include_str!("../../../steward.example.toml");
+
 /// Top-level sections of the configuration file (and of `STEWARD_<SECTION>__<KEY>` variables).
 const SECTIONS: &[&str] = &["server", "storage", "ingest", "analytics", "rate_card", "log"];
 
@@ -239,6 +243,12 @@ pub fn redact_url(url: &str) -> String {
 #[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error.
 mod tests {
     use super::*;
+
+    #[test]
+    fn example_file_states_the_defaults() {
+        let example: Config = toml::from_str(EXAMPLE_TOML).expect("example parses");
+        assert_eq!(example, Config::default());
+    }
 
     #[test]
     fn redacts_passwords() {

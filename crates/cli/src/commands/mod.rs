@@ -23,7 +23,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
             Ok(())
         }
         Command::Config(ConfigCommand::Default) => {
-            print!("{}", Config::default().to_redacted_toml()?);
+            print!("{}", crate::config::EXAMPLE_TOML);
             Ok(())
         }
     }
