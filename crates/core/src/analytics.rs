@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use steward_model::time::{day_start, DAY_SECS};
+use steward_model::time::{day_start, week_start, DAY_SECS};
 use steward_store::{Bucket, Grouping, Store, StoreError, UsageCursor, UsageQuery, UsageRow};
 
 #[derive(Debug, Clone, Copy)]
@@ -168,9 +168,13 @@ impl UsageService {
                 self.config.lookback_days
             )));
         }
-        // Rows are whole UTC days: a day is in the window when it starts before end_time.
-        let start_day = day_start(start_time);
-        let end_day = day_start(end_time - 1) + DAY_SECS;
+        // Rows are whole UTC days: a day is in the window when it starts before end_time. Week
+        // rows are whole ISO weeks, so a week touched by the window is reported entirely (its
+        // distinct-thread count is for the whole week too).
+        let (start_day, end_day) = match bucket {
+            Bucket::Day => (day_start(start_time), day_start(end_time - 1) + DAY_SECS),
+            Bucket::Week => (week_start(start_time), week_start(end_time - 1) + 7 * DAY_SECS),
+        };
         Ok(UsageQuery { workspace_id: workspace_id.to_owned(), start_day, end_day, bucket, grouping, limit, after: None })
     }
 }

@@ -6,31 +6,31 @@ use std::collections::HashMap;
 
 use deadpool_postgres::GenericClient;
 use steward_store::assemble::{assemble_rows, SumRow, ThreadCount};
+use steward_store::rollup::{ALL_CLIENTS, GRAIN_DAY, GRAIN_WEEK};
 use steward_store::{Bucket, Grouping, StoreResult, UsageKey, UsageQuery, UsageRowsPage, UsageTotals};
 use tokio_postgres::types::ToSql;
 
 use crate::conn::map_err;
 
-/// SQL pieces that differ by bucket and grouping.
+/// SQL pieces that differ by bucket and grouping. Workspace rows are the rollup rows with
+/// `user_id = ''`; per-user rows are all others.
 struct Shape {
     bucket: &'static str,
-    user: &'static str,
+    grain: &'static str,
+    users: &'static str,
 }
 
 impl Shape {
     fn of(q: &UsageQuery) -> Self {
-        Shape {
-            bucket: match q.bucket {
-                Bucket::Day => "day",
-                Bucket::Week => "week",
-            },
-            user: match q.grouping {
-                Grouping::User => "user_id",
-                // Typed, or PostgreSQL cannot infer the type of the compared cursor parameter.
-                // (A cast, not a bare literal, is also what GROUP BY and ORDER BY accept.)
-                Grouping::Workspace => "''::text",
-            },
-        }
+        let (bucket, grain) = match q.bucket {
+            Bucket::Day => ("day", GRAIN_DAY),
+            Bucket::Week => ("week", GRAIN_WEEK),
+        };
+        let users = match q.grouping {
+            Grouping::User => "user_id <> ''",
+            Grouping::Workspace => "user_id = ''",
+        };
+        Shape { bucket, grain, users }
     }
 }
 
@@ -75,11 +75,11 @@ async fn page_keys(c: &impl GenericClient, q: &UsageQuery, s: &Shape) -> StoreRe
     // `{b} >= $4` repeats the row comparison's leading column so the index range scan starts
     // at the cursor.
     let sql = format!(
-        "SELECT {b}, {u} FROM usage_daily
-         WHERE workspace_id = $1 AND day >= $2 AND day < $3 AND {b} >= $4 AND ({b}, {u}) > ($4, $5)
-         GROUP BY {b}, {u} ORDER BY {b}, {u} LIMIT $6",
+        "SELECT {b}, user_id FROM usage_daily
+         WHERE workspace_id = $1 AND day >= $2 AND day < $3 AND {users} AND {b} >= $4 AND ({b}, user_id) > ($4, $5)
+         GROUP BY {b}, user_id ORDER BY {b}, user_id LIMIT $6",
         b = s.bucket,
-        u = s.user
+        users = s.users
     );
     let stmt = c.prepare_cached(&sql).await.map_err(map_err)?;
     let limit = i64::from(q.limit) + 1;
@@ -108,10 +108,10 @@ async fn page_keys(c: &impl GenericClient, q: &UsageQuery, s: &Shape) -> StoreRe
 
 fn range_filter(s: &Shape) -> String {
     format!(
-        "workspace_id = $1 AND day >= $2 AND day < $3 AND {b} BETWEEN $4 AND $6
-         AND ({b}, {u}) >= ($4, $5) AND ({b}, {u}) <= ($6, $7)",
+        "workspace_id = $1 AND day >= $2 AND day < $3 AND {users} AND {b} BETWEEN $4 AND $6
+         AND ({b}, user_id) >= ($4, $5) AND ({b}, user_id) <= ($6, $7)",
         b = s.bucket,
-        u = s.user
+        users = s.users
     )
 }
 
@@ -130,13 +130,12 @@ fn range_params<'a>(q: &'a UsageQuery, r: &'a KeyRange) -> [&'a (dyn ToSql + Syn
 async fn sums(c: &impl GenericClient, q: &UsageQuery, s: &Shape, r: &KeyRange) -> StoreResult<Vec<SumRow>> {
     // SUM(bigint) is numeric in PostgreSQL; the casts bring it back to i64.
     let sql = format!(
-        "SELECT {b}, {u}, client_id, model, SUM(turns)::BIGINT, SUM(input_tokens)::BIGINT,
+        "SELECT {b}, user_id, client_id, model, SUM(turns)::BIGINT, SUM(input_tokens)::BIGINT,
                 SUM(cached_input_tokens)::BIGINT, SUM(output_tokens)::BIGINT,
                 SUM(reasoning_output_tokens)::BIGINT, SUM(credits_micro)::BIGINT, SUM(usd_micro)::BIGINT
          FROM usage_daily WHERE {filter}
-         GROUP BY {b}, {u}, client_id, model",
+         GROUP BY {b}, user_id, client_id, model",
         b = s.bucket,
-        u = s.user,
         filter = range_filter(s)
     );
     let stmt = c.prepare_cached(&sql).await.map_err(map_err)?;
@@ -163,35 +162,33 @@ async fn sums(c: &impl GenericClient, q: &UsageQuery, s: &Shape, r: &KeyRange) -
         .collect())
 }
 
+/// Distinct-thread counters of the page's keys; `client_id = ''` is the count over all clients.
 async fn thread_counts(
     c: &impl GenericClient,
     q: &UsageQuery,
     s: &Shape,
     r: &KeyRange,
 ) -> StoreResult<Vec<ThreadCount>> {
-    // Per row (over all clients) and per client, in one statement: distinct counts cannot be
-    // added up, so each level is counted separately.
     let sql = format!(
-        "SELECT {b}, {u}, NULL::text, COUNT(DISTINCT thread_id) FROM thread_days WHERE {filter}
-         GROUP BY {b}, {u}
-         UNION ALL
-         SELECT {b}, {u}, client_id, COUNT(DISTINCT thread_id) FROM thread_days WHERE {filter}
-         GROUP BY {b}, {u}, client_id",
-        b = s.bucket,
-        u = s.user,
-        filter = range_filter(s)
+        "SELECT bucket, user_id, client_id, threads FROM thread_counts
+         WHERE workspace_id = $1 AND grain = $2 AND {users} AND bucket BETWEEN $3 AND $5
+           AND (bucket, user_id) >= ($3, $4) AND (bucket, user_id) <= ($5, $6)",
+        users = s.users
     );
     let stmt = c.prepare_cached(&sql).await.map_err(map_err)?;
-    let rows = c.query(&stmt, &range_params(q, r)).await.map_err(map_err)?;
+    let grain = s.grain;
+    let params: [&(dyn ToSql + Sync); 6] =
+        [&q.workspace_id, &grain, &r.first.bucket_start, &r.first.user_id, &r.last.bucket_start, &r.last.user_id];
+    let rows = c.query(&stmt, &params).await.map_err(map_err)?;
     Ok(rows
         .iter()
-        .map(|row| ThreadCount {
-            key: UsageKey {
-                bucket_start: row.get(0),
-                user_id: row.get(1),
-            },
-            client_id: row.get(2),
-            threads: row.get(3),
+        .map(|row| {
+            let client: String = row.get(2);
+            ThreadCount {
+                key: UsageKey { bucket_start: row.get(0), user_id: row.get(1) },
+                client_id: (client != ALL_CLIENTS).then_some(client),
+                threads: row.get(3),
+            }
         })
         .collect())
 }

@@ -6,11 +6,11 @@
 //! at the same moment: the second waits for the first's commit, then skips the row, and
 //! `RETURNING` tells each which rows it really inserted.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use deadpool_postgres::{Object, Pool};
 use steward_model::NormalizedEvent;
-use steward_store::rollup::RollupDelta;
+use steward_store::rollup::{event_key_bytes, RollupDelta, ThreadCountKey, ThreadSeen, GRAIN_DAY, GRAIN_WEEK};
 use steward_store::{InsertOutcome, StoreResult};
 use tokio_postgres::types::ToSql;
 
@@ -19,6 +19,14 @@ use crate::migrate::now_ms;
 
 // Rows are inserted in array order (`ORDER BY ord`), and the arrays are sorted, so concurrent
 // transactions take their row locks in one global order and cannot deadlock each other.
+// Claiming the dedup key decides "new or duplicate"; only new events are then inserted.
+const CLAIM_KEYS: &str = "
+INSERT INTO event_keys (key)
+SELECT key FROM UNNEST($1::bytea[]) WITH ORDINALITY AS t(key, ord)
+ORDER BY ord
+ON CONFLICT DO NOTHING
+RETURNING key";
+
 const INSERT_EVENTS: &str = "
 INSERT INTO events (workspace_id, dedup_key, user_id, source, event_name, kind, thread_id, ts_ms,
     client_id, model, input_tokens, cached_input_tokens, output_tokens, reasoning_output_tokens,
@@ -32,9 +40,7 @@ FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text
     WITH ORDINALITY AS t(workspace_id, dedup_key, user_id, source, event_name, kind, thread_id, ts_ms,
         client_id, model, input_tokens, cached_input_tokens, output_tokens, reasoning_output_tokens,
         total_tokens, credits_micro, usd_micro, rate_card_version, raw, ord)
-ORDER BY ord
-ON CONFLICT (workspace_id, dedup_key) DO NOTHING
-RETURNING workspace_id, dedup_key";
+ORDER BY ord";
 
 const UPSERT_USAGE: &str = "
 INSERT INTO usage_daily (workspace_id, day, week, user_id, client_id, model, rate_card_version,
@@ -56,13 +62,23 @@ ON CONFLICT (workspace_id, day, user_id, client_id, model, rate_card_version) DO
     credits_micro = usage_daily.credits_micro + EXCLUDED.credits_micro,
     usd_micro = usage_daily.usd_micro + EXCLUDED.usd_micro";
 
-const INSERT_THREAD_DAYS: &str = "
-INSERT INTO thread_days (workspace_id, day, week, user_id, client_id, thread_id)
-SELECT workspace_id, day, week, user_id, client_id, thread_id
-FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::text[])
-    WITH ORDINALITY AS t(workspace_id, day, week, user_id, client_id, thread_id, ord)
+const INSERT_THREAD_SEEN: &str = "
+INSERT INTO thread_seen (workspace_id, grain, bucket, user_id, client_id, thread_id)
+SELECT workspace_id, grain, bucket, user_id, client_id, thread_id
+FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[])
+    WITH ORDINALITY AS t(workspace_id, grain, bucket, user_id, client_id, thread_id, ord)
 ORDER BY ord
-ON CONFLICT DO NOTHING";
+ON CONFLICT DO NOTHING
+RETURNING workspace_id, grain, bucket, user_id, client_id, thread_id";
+
+const UPSERT_THREAD_COUNTS: &str = "
+INSERT INTO thread_counts (workspace_id, grain, bucket, user_id, client_id, threads)
+SELECT workspace_id, grain, bucket, user_id, client_id, threads
+FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::int8[])
+    WITH ORDINALITY AS t(workspace_id, grain, bucket, user_id, client_id, threads, ord)
+ORDER BY ord
+ON CONFLICT (workspace_id, grain, bucket, user_id, client_id) DO UPDATE SET
+    threads = thread_counts.threads + EXCLUDED.threads";
 
 pub async fn insert_events(pool: &Pool, events: &[NormalizedEvent]) -> StoreResult<InsertOutcome> {
     if events.is_empty() {
@@ -93,36 +109,36 @@ pub async fn insert_events(pool: &Pool, events: &[NormalizedEvent]) -> StoreResu
     }
 }
 
-/// The batch without repeats of a `(workspace_id, dedup_key)` (the first occurrence wins, as
-/// in the SQLite backend, which inserts row by row), sorted by that key.
-fn unique_sorted(events: &[NormalizedEvent]) -> Vec<&NormalizedEvent> {
+/// The batch without repeats of a dedup key (the first occurrence wins, as in the SQLite
+/// backend, which inserts row by row), with its `event_keys` bytes, sorted by those bytes.
+fn unique_sorted(events: &[NormalizedEvent]) -> Vec<([u8; 16], &NormalizedEvent)> {
     let mut seen = HashSet::with_capacity(events.len());
-    let mut unique: Vec<&NormalizedEvent> = events
+    let mut unique: Vec<([u8; 16], &NormalizedEvent)> = events
         .iter()
-        .filter(|e| seen.insert((e.workspace_id.as_str(), e.dedup_key.as_str())))
+        .map(|e| (event_key_bytes(&e.workspace_id, &e.dedup_key), e))
+        .filter(|(k, _)| seen.insert(*k))
         .collect();
-    unique.sort_by(|a, b| (&a.workspace_id, &a.dedup_key).cmp(&(&b.workspace_id, &b.dedup_key)));
+    unique.sort_by(|a, b| a.0.cmp(&b.0));
     unique
 }
 
 /// One try of the whole transaction; returns how many events were new.
 async fn attempt_insert(
     client: &mut Object,
-    events: &[&NormalizedEvent],
+    events: &[([u8; 16], &NormalizedEvent)],
 ) -> Result<u64, tokio_postgres::Error> {
     let tx = client.transaction().await?;
-    let insert = tx.prepare_cached(INSERT_EVENTS).await?;
-    let cols = EventColumns::of(events);
-    let received = now_ms();
-    let returned = tx.query(&insert, &cols.params(&received)).await?;
-    // The workspace is part of the key: one batch may span workspaces, and equal dedup keys
-    // in two workspaces are two events.
-    let new_keys: HashSet<(&str, &str)> = returned.iter().map(|r| (r.get(0), r.get(1))).collect();
-    let inserted: Vec<&NormalizedEvent> = events
-        .iter()
-        .copied()
-        .filter(|e| new_keys.contains(&(e.workspace_id.as_str(), e.dedup_key.as_str())))
-        .collect();
+    let (claim, insert) = tokio::try_join!(tx.prepare_cached(CLAIM_KEYS), tx.prepare_cached(INSERT_EVENTS))?;
+    // The workspace is part of the key bytes: equal dedup keys in two workspaces are two events.
+    let keys: Vec<&[u8]> = events.iter().map(|(k, _)| &k[..]).collect();
+    let claimed: HashSet<Vec<u8>> = tx.query(&claim, &[&keys]).await?.iter().map(|r| r.get::<_, Vec<u8>>(0)).collect();
+    let inserted: Vec<&NormalizedEvent> =
+        events.iter().filter(|(k, _)| claimed.contains(&k[..])).map(|(_, e)| *e).collect();
+    if !inserted.is_empty() {
+        let cols = EventColumns::of(&inserted);
+        let received = now_ms();
+        tx.execute(&insert, &cols.params(&received)).await?;
+    }
     let delta = RollupDelta::from_events(inserted.iter().copied());
     apply_rollups(&tx, &delta).await?;
     tx.commit().await?;
@@ -136,18 +152,37 @@ async fn apply_rollups(
     if delta.is_empty() {
         return Ok(());
     }
-    let (usage_stmt, threads_stmt) = tokio::try_join!(
+    let (usage_stmt, seen_stmt, counts_stmt) = tokio::try_join!(
         tx.prepare_cached(UPSERT_USAGE),
-        tx.prepare_cached(INSERT_THREAD_DAYS)
+        tx.prepare_cached(INSERT_THREAD_SEEN),
+        tx.prepare_cached(UPSERT_THREAD_COUNTS)
     )?;
-    let (usage, threads) = (UsageColumns::of(delta), ThreadColumns::of(delta));
-    let (usage_params, thread_params) = (usage.params(), threads.params());
+    let (usage, seen) = (UsageColumns::of(delta), SeenColumns::of(delta));
+    let (usage_params, seen_params) = (usage.params(), seen.params());
     // Both statements are sent before the first reply arrives (tokio-postgres pipelines
     // requests on one connection); the server still runs them one after the other.
-    tokio::try_join!(
+    let (_, newly_seen) = tokio::try_join!(
         tx.execute(&usage_stmt, &usage_params),
-        tx.execute(&threads_stmt, &thread_params)
+        tx.query(&seen_stmt, &seen_params)
     )?;
+    let newly_seen: Vec<ThreadSeen> = newly_seen
+        .iter()
+        .map(|r| ThreadSeen {
+            counter: ThreadCountKey {
+                workspace_id: r.get(0),
+                grain: if r.get::<_, &str>(1) == GRAIN_WEEK { GRAIN_WEEK } else { GRAIN_DAY },
+                bucket: r.get(2),
+                user_id: r.get(3),
+                client_id: r.get(4),
+            },
+            thread_id: r.get(5),
+        })
+        .collect();
+    let increments = RollupDelta::thread_count_increments(&newly_seen);
+    if !increments.is_empty() {
+        let counts = CountColumns::of(&increments);
+        tx.execute(&counts_stmt, &counts.params()).await?;
+    }
     Ok(())
 }
 
@@ -283,37 +318,57 @@ impl<'a> UsageColumns<'a> {
     }
 }
 
-/// The thread-days as one array per column, in `INSERT_THREAD_DAYS` parameter order.
-struct ThreadColumns<'a> {
+/// The thread-seen rows as one array per column, in `INSERT_THREAD_SEEN` parameter order.
+struct SeenColumns<'a> {
     workspace_id: Vec<&'a str>,
-    day: Vec<i64>,
-    week: Vec<i64>,
+    grain: Vec<&'a str>,
+    bucket: Vec<i64>,
     user_id: Vec<&'a str>,
     client_id: Vec<&'a str>,
     thread_id: Vec<&'a str>,
 }
 
-impl<'a> ThreadColumns<'a> {
+impl<'a> SeenColumns<'a> {
     fn of(delta: &'a RollupDelta) -> Self {
-        let t = &delta.thread_days;
-        ThreadColumns {
-            workspace_id: t.iter().map(|t| t.workspace_id.as_str()).collect(),
-            day: t.iter().map(|t| t.day).collect(),
-            week: t.iter().map(|t| t.week).collect(),
-            user_id: t.iter().map(|t| t.user_id.as_str()).collect(),
-            client_id: t.iter().map(|t| t.client_id.as_str()).collect(),
+        let t = &delta.thread_seen;
+        SeenColumns {
+            workspace_id: t.iter().map(|t| t.counter.workspace_id.as_str()).collect(),
+            grain: t.iter().map(|t| t.counter.grain).collect(),
+            bucket: t.iter().map(|t| t.counter.bucket).collect(),
+            user_id: t.iter().map(|t| t.counter.user_id.as_str()).collect(),
+            client_id: t.iter().map(|t| t.counter.client_id.as_str()).collect(),
             thread_id: t.iter().map(|t| t.thread_id.as_str()).collect(),
         }
     }
 
     fn params(&self) -> [&(dyn ToSql + Sync); 6] {
-        [
-            &self.workspace_id,
-            &self.day,
-            &self.week,
-            &self.user_id,
-            &self.client_id,
-            &self.thread_id,
-        ]
+        [&self.workspace_id, &self.grain, &self.bucket, &self.user_id, &self.client_id, &self.thread_id]
+    }
+}
+
+/// Counter increments as one array per column, in `UPSERT_THREAD_COUNTS` order (key-sorted).
+struct CountColumns<'a> {
+    workspace_id: Vec<&'a str>,
+    grain: Vec<&'a str>,
+    bucket: Vec<i64>,
+    user_id: Vec<&'a str>,
+    client_id: Vec<&'a str>,
+    threads: Vec<i64>,
+}
+
+impl<'a> CountColumns<'a> {
+    fn of(increments: &'a BTreeMap<ThreadCountKey, i64>) -> Self {
+        CountColumns {
+            workspace_id: increments.keys().map(|k| k.workspace_id.as_str()).collect(),
+            grain: increments.keys().map(|k| k.grain).collect(),
+            bucket: increments.keys().map(|k| k.bucket).collect(),
+            user_id: increments.keys().map(|k| k.user_id.as_str()).collect(),
+            client_id: increments.keys().map(|k| k.client_id.as_str()).collect(),
+            threads: increments.values().copied().collect(),
+        }
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 6] {
+        [&self.workspace_id, &self.grain, &self.bucket, &self.user_id, &self.client_id, &self.threads]
     }
 }

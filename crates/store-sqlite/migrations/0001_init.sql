@@ -38,7 +38,13 @@ CREATE TABLE credentials (
 );
 CREATE INDEX credentials_by_workspace ON credentials (workspace_id);
 
--- Every ingested record, raw, exactly once per (workspace_id, dedup_key).
+-- Dedup keys of stored events: 16 bytes of SHA-256(workspace_id, dedup_key). Kept apart from
+-- `events` so the index that every insert updates at a random position stays small.
+CREATE TABLE event_keys (
+    key BLOB PRIMARY KEY
+) WITHOUT ROWID;
+
+-- Every ingested record, raw, exactly once (guarded by event_keys). Append-only.
 CREATE TABLE events (
     id                       INTEGER PRIMARY KEY,
     workspace_id             TEXT NOT NULL,
@@ -62,9 +68,9 @@ CREATE TABLE events (
     received_at_ms           INTEGER NOT NULL,
     raw                      TEXT NOT NULL
 );
-CREATE UNIQUE INDEX events_dedup ON events (workspace_id, dedup_key);
 
--- Daily usage rollup, updated in the same transaction as the events it sums.
+-- Daily usage rollup, updated in the same transaction as the events it sums. Rows with
+-- user_id = '' are the workspace totals (maintained alongside, so workspace queries read few rows).
 CREATE TABLE usage_daily (
     workspace_id             TEXT NOT NULL,
     day                      INTEGER NOT NULL,
@@ -84,14 +90,26 @@ CREATE TABLE usage_daily (
 );
 CREATE INDEX usage_daily_by_week ON usage_daily (workspace_id, week, user_id);
 
--- Threads active per user, client and day: distinct counts per day or week come from here.
-CREATE TABLE thread_days (
+-- Distinct threads per bucket (grain 'd' = UTC day, 'w' = ISO week), per user or all users
+-- (user_id = ''), per client or all clients (client_id = ''). A thread_seen row is inserted the
+-- first time a thread is active in a counter's bucket, and only then is the counter
+-- incremented: distinct counts without a scan at query time.
+CREATE TABLE thread_seen (
     workspace_id  TEXT NOT NULL,
-    day           INTEGER NOT NULL,
-    week          INTEGER NOT NULL,
+    grain         TEXT NOT NULL,
+    bucket        INTEGER NOT NULL,
     user_id       TEXT NOT NULL,
     client_id     TEXT NOT NULL,
     thread_id     TEXT NOT NULL,
-    PRIMARY KEY (workspace_id, day, user_id, client_id, thread_id)
-);
-CREATE INDEX thread_days_by_week ON thread_days (workspace_id, week, user_id);
+    PRIMARY KEY (workspace_id, grain, bucket, user_id, client_id, thread_id)
+) WITHOUT ROWID;
+
+CREATE TABLE thread_counts (
+    workspace_id  TEXT NOT NULL,
+    grain         TEXT NOT NULL,
+    bucket        INTEGER NOT NULL,
+    user_id       TEXT NOT NULL,
+    client_id     TEXT NOT NULL,
+    threads       INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, grain, bucket, user_id, client_id)
+) WITHOUT ROWID;

@@ -6,28 +6,30 @@ use std::collections::HashMap;
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 use steward_store::assemble::{assemble_rows, SumRow, ThreadCount};
+use steward_store::rollup::{ALL_CLIENTS, GRAIN_DAY, GRAIN_WEEK};
 use steward_store::{Bucket, Grouping, StoreResult, UsageKey, UsageQuery, UsageRowsPage, UsageTotals};
 
 use crate::conn::map_err;
 
-/// SQL pieces that differ by bucket and grouping.
+/// SQL pieces that differ by bucket and grouping. Workspace rows are the rollup rows with
+/// `user_id = ''`; per-user rows are all others.
 struct Shape {
     bucket: &'static str,
-    user: &'static str,
+    grain: &'static str,
+    users: &'static str,
 }
 
 impl Shape {
     fn of(q: &UsageQuery) -> Self {
-        Shape {
-            bucket: match q.bucket {
-                Bucket::Day => "day",
-                Bucket::Week => "week",
-            },
-            user: match q.grouping {
-                Grouping::User => "user_id",
-                Grouping::Workspace => "''",
-            },
-        }
+        let (bucket, grain) = match q.bucket {
+            Bucket::Day => ("day", GRAIN_DAY),
+            Bucket::Week => ("week", GRAIN_WEEK),
+        };
+        let users = match q.grouping {
+            Grouping::User => "user_id <> ''",
+            Grouping::Workspace => "user_id = ''",
+        };
+        Shape { bucket, grain, users }
     }
 }
 
@@ -60,11 +62,11 @@ fn page_keys(c: &Connection, q: &UsageQuery, s: &Shape) -> StoreResult<Vec<Usage
         None => (i64::MIN, String::new()),
     };
     let sql = format!(
-        "SELECT {b}, {u} FROM usage_daily
-         WHERE workspace_id = ?1 AND day >= ?2 AND day < ?3 AND {b} >= ?4 AND ({b}, {u}) > (?4, ?5)
-         GROUP BY {b}, {u} ORDER BY {b}, {u} LIMIT ?6",
+        "SELECT {b}, user_id FROM usage_daily
+         WHERE workspace_id = ?1 AND day >= ?2 AND day < ?3 AND {users} AND {b} >= ?4 AND ({b}, user_id) > (?4, ?5)
+         GROUP BY {b}, user_id ORDER BY {b}, user_id LIMIT ?6",
         b = s.bucket,
-        u = s.user
+        users = s.users
     );
     let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
     let rows = stmt
@@ -78,10 +80,10 @@ fn page_keys(c: &Connection, q: &UsageQuery, s: &Shape) -> StoreResult<Vec<Usage
 
 fn range_filter(s: &Shape) -> String {
     format!(
-        "workspace_id = ?1 AND day >= ?2 AND day < ?3 AND {b} BETWEEN ?4 AND ?6
-         AND ({b}, {u}) >= (?4, ?5) AND ({b}, {u}) <= (?6, ?7)",
+        "workspace_id = ?1 AND day >= ?2 AND day < ?3 AND {users} AND {b} BETWEEN ?4 AND ?6
+         AND ({b}, user_id) >= (?4, ?5) AND ({b}, user_id) <= (?6, ?7)",
         b = s.bucket,
-        u = s.user
+        users = s.users
     )
 }
 
@@ -99,12 +101,11 @@ fn range_params(q: &UsageQuery, r: &KeyRange) -> Vec<Value> {
 
 fn sums(c: &Connection, q: &UsageQuery, s: &Shape, r: &KeyRange) -> StoreResult<Vec<SumRow>> {
     let sql = format!(
-        "SELECT {b}, {u}, client_id, model, SUM(turns), SUM(input_tokens), SUM(cached_input_tokens),
+        "SELECT {b}, user_id, client_id, model, SUM(turns), SUM(input_tokens), SUM(cached_input_tokens),
                 SUM(output_tokens), SUM(reasoning_output_tokens), SUM(credits_micro), SUM(usd_micro)
          FROM usage_daily WHERE {filter}
-         GROUP BY {b}, {u}, client_id, model",
+         GROUP BY {b}, user_id, client_id, model",
         b = s.bucket,
-        u = s.user,
         filter = range_filter(s)
     );
     let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
@@ -129,31 +130,29 @@ fn sums(c: &Connection, q: &UsageQuery, s: &Shape, r: &KeyRange) -> StoreResult<
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
 }
 
+/// Distinct-thread counters of the page's keys; `client_id = ''` is the count over all clients.
 fn thread_counts(c: &Connection, q: &UsageQuery, s: &Shape, r: &KeyRange) -> StoreResult<Vec<ThreadCount>> {
-    let mut out = Vec::new();
-    for per_client in [false, true] {
-        let client_col = if per_client { "client_id" } else { "NULL" };
-        let group = if per_client { ", client_id" } else { "" };
-        let sql = format!(
-            "SELECT {b}, {u}, {client_col}, COUNT(DISTINCT thread_id) FROM thread_days WHERE {filter}
-             GROUP BY {b}, {u}{group}",
-            b = s.bucket,
-            u = s.user,
-            filter = range_filter(s)
-        );
-        let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
-        let rows = stmt
-            .query_map(params_from_iter(range_params(q, r)), |row| {
+    let sql = format!(
+        "SELECT bucket, user_id, client_id, threads FROM thread_counts
+         WHERE workspace_id = ?1 AND grain = ?2 AND {users} AND bucket BETWEEN ?3 AND ?5
+           AND (bucket, user_id) >= (?3, ?4) AND (bucket, user_id) <= (?5, ?6)",
+        users = s.users
+    );
+    let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
+    let rows = stmt
+        .query_map(
+            rusqlite::params![q.workspace_id, s.grain, r.first.bucket_start, r.first.user_id, r.last.bucket_start, r.last.user_id],
+            |row| {
+                let client: String = row.get(2)?;
                 Ok(ThreadCount {
                     key: UsageKey { bucket_start: row.get(0)?, user_id: row.get(1)? },
-                    client_id: row.get(2)?,
+                    client_id: (client != ALL_CLIENTS).then_some(client),
                     threads: row.get(3)?,
                 })
-            })
-            .map_err(map_err)?;
-        out.extend(rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)?);
-    }
-    Ok(out)
+            },
+        )
+        .map_err(map_err)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
 }
 
 fn emails(c: &Connection, keys: &[UsageKey]) -> StoreResult<HashMap<String, Option<String>>> {

@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, TransactionBehavior};
 use steward_model::NormalizedEvent;
-use steward_store::rollup::RollupDelta;
+use steward_store::rollup::{event_key_bytes, RollupDelta};
 use steward_store::{InsertOutcome, StoreResult};
 
 use crate::conn::map_err;
@@ -13,44 +13,46 @@ pub fn insert_events(c: &mut Connection, events: &[NormalizedEvent]) -> StoreRes
     let received = now_ms();
     let mut inserted = Vec::with_capacity(events.len());
     {
+        let mut claim = tx.prepare_cached("INSERT INTO event_keys (key) VALUES (?1) ON CONFLICT DO NOTHING").map_err(map_err)?;
         let mut stmt = tx
             .prepare_cached(
                 "INSERT INTO events (workspace_id, dedup_key, user_id, source, event_name, kind, thread_id, ts_ms,
                     client_id, model, input_tokens, cached_input_tokens, output_tokens, reasoning_output_tokens,
                     total_tokens, credits_micro, usd_micro, rate_card_version, received_at_ms, raw)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
-                 ON CONFLICT (workspace_id, dedup_key) DO NOTHING",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
             )
             .map_err(map_err)?;
         for e in events {
-            let u = e.kind.usage();
-            let changed = stmt
-                .execute(params![
-                    e.workspace_id,
-                    e.dedup_key,
-                    e.user_id,
-                    e.source.as_str(),
-                    e.event_name,
-                    e.kind.as_str(),
-                    e.thread_id,
-                    e.timestamp_ms,
-                    e.client_id,
-                    e.model,
-                    u.map(|u| u.input),
-                    u.map(|u| u.cached_input),
-                    u.map(|u| u.output),
-                    u.map(|u| u.reasoning_output),
-                    u.map(|u| u.total),
-                    e.credits_micro,
-                    e.usd_micro,
-                    e.rate_card_version,
-                    received,
-                    e.raw,
-                ])
-                .map_err(map_err)?;
-            if changed == 1 {
-                inserted.push(e);
+            // Claiming the key first decides "new or duplicate" with one small-index insert.
+            let key = event_key_bytes(&e.workspace_id, &e.dedup_key);
+            if claim.execute([&key[..]]).map_err(map_err)? == 0 {
+                continue;
             }
+            let u = e.kind.usage();
+            stmt.execute(params![
+                e.workspace_id,
+                e.dedup_key,
+                e.user_id,
+                e.source.as_str(),
+                e.event_name,
+                e.kind.as_str(),
+                e.thread_id,
+                e.timestamp_ms,
+                e.client_id,
+                e.model,
+                u.map(|u| u.input),
+                u.map(|u| u.cached_input),
+                u.map(|u| u.output),
+                u.map(|u| u.reasoning_output),
+                u.map(|u| u.total),
+                e.credits_micro,
+                e.usd_micro,
+                e.rate_card_version,
+                received,
+                e.raw,
+            ])
+            .map_err(map_err)?;
+            inserted.push(e);
         }
     }
     let delta = RollupDelta::from_events(inserted.iter().copied());
@@ -99,16 +101,28 @@ fn apply_rollups(tx: &rusqlite::Transaction<'_>, delta: &RollupDelta) -> StoreRe
             ])
             .map_err(map_err)?;
     }
-    let mut threads = tx
+    let mut seen = tx
         .prepare_cached(
-            "INSERT INTO thread_days (workspace_id, day, week, user_id, client_id, thread_id)
+            "INSERT INTO thread_seen (workspace_id, grain, bucket, user_id, client_id, thread_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
         )
         .map_err(map_err)?;
-    for t in &delta.thread_days {
-        threads
-            .execute(params![t.workspace_id, t.day, t.week, t.user_id, t.client_id, t.thread_id])
-            .map_err(map_err)?;
+    let mut newly_seen = Vec::new();
+    for t in &delta.thread_seen {
+        let c = &t.counter;
+        if seen.execute(params![c.workspace_id, c.grain, c.bucket, c.user_id, c.client_id, t.thread_id]).map_err(map_err)? == 1 {
+            newly_seen.push(t);
+        }
+    }
+    let mut count = tx
+        .prepare_cached(
+            "INSERT INTO thread_counts (workspace_id, grain, bucket, user_id, client_id, threads)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (workspace_id, grain, bucket, user_id, client_id) DO UPDATE SET threads = threads + excluded.threads",
+        )
+        .map_err(map_err)?;
+    for (c, n) in RollupDelta::thread_count_increments(newly_seen) {
+        count.execute(params![c.workspace_id, c.grain, c.bucket, c.user_id, c.client_id, n]).map_err(map_err)?;
     }
     Ok(())
 }

@@ -34,6 +34,7 @@ macro_rules! store_conformance_suite {
             window_excludes_outside_days,
             workspaces_are_isolated,
             events_without_usage_are_stored_but_not_counted,
+            distinct_threads_hold_across_batches_and_grains,
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {
@@ -355,4 +356,38 @@ pub async fn events_without_usage_are_stored_but_not_counted(fixture: Fixture) {
     assert_eq!(store.count_events(&ws).await.expect("count"), 2);
     let page = store.usage_rows(&query(&ws, MONDAY, MONDAY + DAY, Bucket::Day, Grouping::User, 10)).await.expect("rows");
     assert!(page.rows.is_empty(), "unknown and non-usage events add no usage row");
+}
+
+pub async fn distinct_threads_hold_across_batches_and_grains(fixture: Fixture) {
+    let store = fixture.0;
+    let ws = store.ensure_default_workspace("Default").await.expect("ws").id;
+    let a = user(&store, &ws, "a@example.com").await;
+    let b = user(&store, &ws, "b@example.com").await;
+    // The same threads keep coming back in separate batches, on two clients and two days.
+    for (n, (u, thread, day, client)) in [
+        (&a, "ta", 0, "CODEX_CLI"),
+        (&a, "ta", 0, "CODEX_CLI"),
+        (&a, "ta", 1, "CODEX_IDE_VSCODE"),
+        (&b, "tb", 1, "CODEX_CLI"),
+        (&b, "tb2", 1, "CODEX_CLI"),
+        (&b, "tb", 2, "CODEX_CLI"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let e = event(&ws, u, thread, MONDAY + day * DAY + 60, EventKind::UserPrompt, client, "m", n as u32);
+        store.insert_events(&[e]).await.expect("insert");
+    }
+    let q = |bucket, grouping| query(&ws, MONDAY, MONDAY + 7 * DAY, bucket, grouping, 100);
+    let ws_days = store.usage_rows(&q(Bucket::Day, Grouping::Workspace)).await.expect("ws days");
+    assert_eq!(ws_days.rows.iter().map(|r| r.threads).collect::<Vec<_>>(), vec![1, 3, 1]);
+    let tuesday_clients: Vec<_> = ws_days.rows[1].clients.iter().map(|c| (c.client_id.as_str(), c.threads)).collect();
+    assert_eq!(tuesday_clients, vec![("CODEX_CLI", 2), ("CODEX_IDE_VSCODE", 1)]);
+    let ws_week = store.usage_rows(&q(Bucket::Week, Grouping::Workspace)).await.expect("ws week");
+    assert_eq!(ws_week.rows[0].threads, 3, "ta, tb, tb2 over the week");
+    assert_eq!(ws_week.rows[0].totals.turns, 6);
+    let user_week = store.usage_rows(&q(Bucket::Week, Grouping::User)).await.expect("user week");
+    let by_user: Vec<_> = user_week.rows.iter().map(|r| (r.key.user_id == a, r.threads, r.clients.len())).collect();
+    assert!(by_user.contains(&(true, 1, 2)), "a: one thread on two clients: {by_user:?}");
+    assert!(by_user.contains(&(false, 2, 1)), "b: two threads: {by_user:?}");
 }

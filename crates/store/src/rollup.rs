@@ -8,6 +8,20 @@ use steward_model::NormalizedEvent;
 
 use crate::query::UsageTotals;
 
+/// The 16-byte dedup key stored in `event_keys`: SHA-256 of the workspace and the event's
+/// dedup key, so equal keys in two workspaces never collide and the index stays small.
+pub fn event_key_bytes(workspace_id: &str, dedup_key: &str) -> [u8; 16] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(workspace_id.as_bytes());
+    h.update([0u8]);
+    h.update(dedup_key.as_bytes());
+    let digest = h.finalize();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    out
+}
+
 /// Primary key of a `usage_daily` row.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct UsageDailyKey {
@@ -20,22 +34,42 @@ pub struct UsageDailyKey {
     pub rate_card_version: String,
 }
 
-/// A `thread_days` row: the thread was active for that user, client and day.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ThreadDay {
+/// `user_id` of workspace-level rollup rows (sums over all users).
+pub const ALL_USERS: &str = "";
+/// `client_id` of thread counts over all clients.
+pub const ALL_CLIENTS: &str = "";
+
+/// Bucket grain of a thread count: `d` (UTC day) or `w` (ISO week).
+pub const GRAIN_DAY: &str = "d";
+pub const GRAIN_WEEK: &str = "w";
+
+/// Key of a distinct-thread counter: threads active in a bucket, for one user or all users
+/// ([`ALL_USERS`]) and one client or all clients ([`ALL_CLIENTS`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ThreadCountKey {
     pub workspace_id: String,
-    pub day: i64,
-    pub week: i64,
+    pub grain: &'static str,
+    pub bucket: i64,
     pub user_id: String,
     pub client_id: String,
+}
+
+/// "This thread was active in this counter's bucket": a `thread_seen` row. Inserting it for
+/// the first time increments the counter; seeing it again does nothing, which makes the
+/// counters distinct counts that never need a scan at query time.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ThreadSeen {
+    pub counter: ThreadCountKey,
     pub thread_id: String,
 }
 
-/// Everything a batch adds to the rollups, already merged by key.
+/// Everything a batch adds to the rollups, already merged by key. `usage` holds per-user rows
+/// and workspace rows (`user_id` = [`ALL_USERS`]) so that both kinds of query read few rows.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RollupDelta {
     pub usage: BTreeMap<UsageDailyKey, UsageTotals>,
-    pub thread_days: Vec<ThreadDay>,
+    /// Sorted and unique.
+    pub thread_seen: Vec<ThreadSeen>,
 }
 
 impl RollupDelta {
@@ -60,7 +94,7 @@ impl RollupDelta {
                 model: event.model.clone().unwrap_or_default(),
                 rate_card_version: event.rate_card_version.clone(),
             };
-            let sums = delta.usage.entry(key).or_default();
+            let mut sums = UsageTotals::default();
             if is_turn {
                 sums.turns += 1;
             }
@@ -72,23 +106,43 @@ impl RollupDelta {
                 sums.credits_micro += event.credits_micro;
                 sums.usd_micro += event.usd_micro;
             }
+            let workspace_key = UsageDailyKey { user_id: ALL_USERS.to_owned(), ..key.clone() };
+            delta.usage.entry(key).or_default().add(&sums);
+            delta.usage.entry(workspace_key).or_default().add(&sums);
             if let (Some(thread_id), true) = (&event.thread_id, event.kind.activates_thread()) {
-                delta.thread_days.push(ThreadDay {
-                    workspace_id: event.workspace_id.clone(),
-                    day,
-                    week,
-                    user_id: event.user_id.clone(),
-                    client_id: event.client_id.clone(),
-                    thread_id: thread_id.clone(),
-                });
+                for (grain, bucket) in [(GRAIN_DAY, day), (GRAIN_WEEK, week)] {
+                    for user_id in [event.user_id.as_str(), ALL_USERS] {
+                        for client_id in [event.client_id.as_str(), ALL_CLIENTS] {
+                            delta.thread_seen.push(ThreadSeen {
+                                counter: ThreadCountKey {
+                                    workspace_id: event.workspace_id.clone(),
+                                    grain,
+                                    bucket,
+                                    user_id: user_id.to_owned(),
+                                    client_id: client_id.to_owned(),
+                                },
+                                thread_id: thread_id.clone(),
+                            });
+                        }
+                    }
+                }
             }
         }
-        delta.thread_days.sort();
-        delta.thread_days.dedup();
+        delta.thread_seen.sort();
+        delta.thread_seen.dedup();
         delta
     }
 
     pub fn is_empty(&self) -> bool {
-        self.usage.is_empty() && self.thread_days.is_empty()
+        self.usage.is_empty() && self.thread_seen.is_empty()
+    }
+
+    /// Counter increments for the `thread_seen` rows that turned out to be new.
+    pub fn thread_count_increments<'a>(newly_seen: impl IntoIterator<Item = &'a ThreadSeen>) -> BTreeMap<ThreadCountKey, i64> {
+        let mut out = BTreeMap::new();
+        for seen in newly_seen {
+            *out.entry(seen.counter.clone()).or_insert(0) += 1;
+        }
+        out
     }
 }

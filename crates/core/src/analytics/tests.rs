@@ -122,3 +122,12 @@ fn cursors_round_trip_and_are_bound_to_the_query() {
         assert!(matches!(decode_cursor(garbage, &fp), Err(AnalyticsError::BadRequest(_))), "{garbage}");
     }
 }
+
+#[test]
+fn week_windows_cover_whole_weeks() {
+    // 2026-11-18 (Wednesday) to 2026-11-20: the week of Monday 2026-11-16.
+    let q = svc()
+        .validate("ws", &raw(&[("start_time", "1794960000"), ("end_time", "1795132800"), ("group_by", "week")]), NOW)
+        .expect("valid");
+    assert_eq!((q.start_day, q.end_day), (1_794_787_200, 1_794_787_200 + 7 * DAY_SECS));
+}
