@@ -91,11 +91,14 @@ pub fn parse_logs(req: &ExportLogsServiceRequest, received_ms: i64) -> (Vec<Pars
     let mut index = 0usize;
     for rl in &req.resource_logs {
         let resource = rl.resource.as_ref().map(|r| attrs_to_map(&r.attributes)).unwrap_or_default();
+        // Serialised once per resource and scope, not once per record.
+        let resource_json = serde_json::to_string(&resource).unwrap_or_default();
         for sl in &rl.scope_logs {
             let scope = sl.scope.as_ref().map(|s| s.name.as_str()).unwrap_or("");
+            let scope_json = Value::String(scope.to_owned()).to_string();
             for record in &sl.log_records {
                 let attrs = attrs_to_map(&record.attributes);
-                let raw = canonical_raw(&resource, scope, &attrs, record);
+                let raw = canonical_raw(&resource_json, &scope_json, &attrs, record);
                 match parse_record(&resource, &attrs, record.time_unix_nano, record.observed_time_unix_nano, received_ms, raw) {
                     Ok(p) => parsed.push(p),
                     Err(reason) => rejected.push(RecordRejection { index, reason }),
@@ -107,21 +110,21 @@ pub fn parse_logs(req: &ExportLogsServiceRequest, received_ms: i64) -> (Vec<Pars
     (parsed, rejected)
 }
 
+/// The record as one JSON object with keys in sorted order (the same text whether the request
+/// came as protobuf or JSON), built by concatenation so the resource is not re-serialised.
 fn canonical_raw(
-    resource: &Map<String, Value>,
-    scope: &str,
+    resource_json: &str,
+    scope_json: &str,
     attrs: &Map<String, Value>,
     record: &opentelemetry_proto::tonic::logs::v1::LogRecord,
 ) -> String {
-    let mut m = Map::new();
-    m.insert("resource".into(), Value::Object(resource.clone()));
-    m.insert("scope".into(), Value::String(scope.to_owned()));
-    m.insert("attributes".into(), Value::Object(attrs.clone()));
-    m.insert("time_unix_nano".into(), Value::from(record.time_unix_nano));
-    m.insert("observed_time_unix_nano".into(), Value::from(record.observed_time_unix_nano));
-    m.insert("severity_text".into(), Value::String(record.severity_text.clone()));
-    m.insert("body".into(), any_to_json(record.body.as_ref()));
-    Value::Object(m).to_string()
+    let attributes = serde_json::to_string(attrs).unwrap_or_default();
+    let body = any_to_json(record.body.as_ref()).to_string();
+    let severity = Value::String(record.severity_text.clone()).to_string();
+    format!(
+        "{{\"attributes\":{attributes},\"body\":{body},\"observed_time_unix_nano\":{},\"resource\":{resource_json},\"scope\":{scope_json},\"severity_text\":{severity},\"time_unix_nano\":{}}}",
+        record.observed_time_unix_nano, record.time_unix_nano
+    )
 }
 
 fn parse_record(
@@ -279,3 +282,22 @@ pub fn finalize(p: ParsedRecord, workspace_id: &str, user_id: &str, rate_card: &
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod raw_tests {
+    use super::*;
+
+    #[test]
+    fn raw_is_valid_json_with_everything() {
+        let req: ExportLogsServiceRequest =
+            serde_json::from_str(include_str!("../tests/fixtures/codex-0.169.0-exec-logs.json")).expect("fixture");
+        let (parsed, _) = parse_logs(&req, 0);
+        for p in parsed {
+            let v: Value = serde_json::from_str(&p.raw).expect("raw is JSON");
+            for key in ["attributes", "body", "observed_time_unix_nano", "resource", "scope", "severity_text", "time_unix_nano"] {
+                assert!(v.get(key).is_some(), "{key} in {}", p.raw);
+            }
+            assert_eq!(v["resource"]["service.name"], "codex_exec");
+        }
+    }
+}
