@@ -72,8 +72,12 @@ CREATE TABLE events (
 
 -- Dedup keys of stored events: 16 bytes of SHA-256(workspace_id, dedup_key). Kept apart from
 -- `events` so the index that every insert updates at a random position stays small.
+-- Keyed time first: new keys land at the end of the index instead of at random positions
+-- (a duplicate has the same time, since the hash covers the whole record).
 CREATE TABLE event_keys (
-    key BYTEA PRIMARY KEY
+    ts_ms  BIGINT NOT NULL,
+    key    BYTEA NOT NULL,
+    PRIMARY KEY (ts_ms, key)
 );
 
 -- Daily usage rollup, updated in the same transaction as the events it sums. Rows with
@@ -96,6 +100,8 @@ CREATE TABLE usage_daily (
     PRIMARY KEY (workspace_id, day, user_id, client_id, model, rate_card_version)
 );
 CREATE INDEX usage_daily_by_week ON usage_daily (workspace_id, week, user_id);
+-- Workspace rows (user_id = '') and, later, one person's history: a seek, not a scan.
+CREATE INDEX usage_daily_by_user ON usage_daily (workspace_id, user_id, day);
 
 -- Distinct threads per bucket (grain 'd' = UTC day, 'w' = ISO week), per user or all users
 -- (user_id = ''), per client or all clients (client_id = ''). A thread_seen row is inserted the

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use deadpool_postgres::GenericClient;
 use steward_store::assemble::{assemble_rows, SumRow, ThreadCount};
-use steward_store::rollup::{ALL_CLIENTS, GRAIN_DAY, GRAIN_WEEK};
+use steward_store::rollup::{grain, ALL_CLIENTS};
 use steward_store::{Bucket, Grouping, StoreResult, UsageKey, UsageQuery, UsageRowsPage, UsageTotals};
 use tokio_postgres::types::ToSql;
 
@@ -22,10 +22,11 @@ struct Shape {
 
 impl Shape {
     fn of(q: &UsageQuery) -> Self {
-        let (bucket, grain) = match q.bucket {
-            Bucket::Day => ("day", GRAIN_DAY),
-            Bucket::Week => ("week", GRAIN_WEEK),
+        let bucket = match q.bucket {
+            Bucket::Day => "day",
+            Bucket::Week => "week",
         };
+        let grain = grain(q.bucket == Bucket::Week, q.grouping == Grouping::Workspace);
         let users = match q.grouping {
             Grouping::User => "user_id <> ''",
             Grouping::Workspace => "user_id = ''",
@@ -83,12 +84,15 @@ async fn page_keys(c: &impl GenericClient, q: &UsageQuery, s: &Shape) -> StoreRe
     );
     let stmt = c.prepare_cached(&sql).await.map_err(map_err)?;
     let limit = i64::from(q.limit) + 1;
+    // The cursor is also the scan's lower bound on `day` (a bucket starts no later than its
+    // days), so a deep page seeks to its position instead of walking the window from its start.
+    let lower = q.start_day.max(after_bucket);
     let rows = c
         .query(
             &stmt,
             &[
                 &q.workspace_id,
-                &q.start_day,
+                &lower,
                 &q.end_day,
                 &after_bucket,
                 &after_user,

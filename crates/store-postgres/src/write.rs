@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use deadpool_postgres::{Object, Pool};
 use steward_model::NormalizedEvent;
-use steward_store::rollup::{event_key_bytes, RollupDelta, ThreadCountKey, ThreadSeen, GRAIN_DAY, GRAIN_WEEK};
+use steward_store::rollup::{event_key_bytes, grain_from_str, RollupDelta, ThreadCountKey, ThreadSeen};
 use steward_store::{InsertOutcome, StoreResult};
 use tokio_postgres::types::ToSql;
 
@@ -21,8 +21,8 @@ use crate::migrate::now_ms;
 // transactions take their row locks in one global order and cannot deadlock each other.
 // Claiming the dedup key decides "new or duplicate"; only new events are then inserted.
 const CLAIM_KEYS: &str = "
-INSERT INTO event_keys (key)
-SELECT key FROM UNNEST($1::bytea[]) WITH ORDINALITY AS t(key, ord)
+INSERT INTO event_keys (ts_ms, key)
+SELECT ts_ms, key FROM UNNEST($1::int8[], $2::bytea[]) WITH ORDINALITY AS t(ts_ms, key, ord)
 ORDER BY ord
 ON CONFLICT DO NOTHING
 RETURNING key";
@@ -118,7 +118,8 @@ fn unique_sorted(events: &[NormalizedEvent]) -> Vec<([u8; 16], &NormalizedEvent)
         .map(|e| (event_key_bytes(&e.workspace_id, &e.dedup_key), e))
         .filter(|(k, _)| seen.insert(*k))
         .collect();
-    unique.sort_by(|a, b| a.0.cmp(&b.0));
+    // Sorted like the event_keys primary key, so concurrent transactions lock in one order.
+    unique.sort_by(|a, b| (a.1.timestamp_ms, a.0).cmp(&(b.1.timestamp_ms, b.0)));
     unique
 }
 
@@ -130,8 +131,10 @@ async fn attempt_insert(
     let tx = client.transaction().await?;
     let (claim, insert) = tokio::try_join!(tx.prepare_cached(CLAIM_KEYS), tx.prepare_cached(INSERT_EVENTS))?;
     // The workspace is part of the key bytes: equal dedup keys in two workspaces are two events.
+    let times: Vec<i64> = events.iter().map(|(_, e)| e.timestamp_ms).collect();
     let keys: Vec<&[u8]> = events.iter().map(|(k, _)| &k[..]).collect();
-    let claimed: HashSet<Vec<u8>> = tx.query(&claim, &[&keys]).await?.iter().map(|r| r.get::<_, Vec<u8>>(0)).collect();
+    let claimed: HashSet<Vec<u8>> =
+        tx.query(&claim, &[&times, &keys]).await?.iter().map(|r| r.get::<_, Vec<u8>>(0)).collect();
     let inserted: Vec<&NormalizedEvent> =
         events.iter().filter(|(k, _)| claimed.contains(&k[..])).map(|(_, e)| *e).collect();
     if !inserted.is_empty() {
@@ -170,7 +173,7 @@ async fn apply_rollups(
         .map(|r| ThreadSeen {
             counter: ThreadCountKey {
                 workspace_id: r.get(0),
-                grain: if r.get::<_, &str>(1) == GRAIN_WEEK { GRAIN_WEEK } else { GRAIN_DAY },
+                grain: grain_from_str(r.get::<_, &str>(1)),
                 bucket: r.get(2),
                 user_id: r.get(3),
                 client_id: r.get(4),

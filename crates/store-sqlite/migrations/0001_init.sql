@@ -40,8 +40,12 @@ CREATE INDEX credentials_by_workspace ON credentials (workspace_id);
 
 -- Dedup keys of stored events: 16 bytes of SHA-256(workspace_id, dedup_key). Kept apart from
 -- `events` so the index that every insert updates at a random position stays small.
+-- Keyed time first: new keys land at the end of the index instead of at random positions
+-- (a duplicate has the same time, since the hash covers the whole record).
 CREATE TABLE event_keys (
-    key BLOB PRIMARY KEY
+    ts_ms  INTEGER NOT NULL,
+    key    BLOB NOT NULL,
+    PRIMARY KEY (ts_ms, key)
 ) WITHOUT ROWID;
 
 -- Every ingested record, raw, exactly once (guarded by event_keys). Append-only.
@@ -89,6 +93,8 @@ CREATE TABLE usage_daily (
     PRIMARY KEY (workspace_id, day, user_id, client_id, model, rate_card_version)
 );
 CREATE INDEX usage_daily_by_week ON usage_daily (workspace_id, week, user_id);
+-- Workspace rows (user_id = '') and, later, one person's history: a seek, not a scan.
+CREATE INDEX usage_daily_by_user ON usage_daily (workspace_id, user_id, day);
 
 -- Distinct threads per bucket (grain 'd' = UTC day, 'w' = ISO week), per user or all users
 -- (user_id = ''), per client or all clients (client_id = ''). A thread_seen row is inserted the

@@ -39,6 +39,8 @@ impl SqliteStore {
         let pool = tokio::task::spawn_blocking(move || -> StoreResult<Pool> {
             let mut writer = conn::open(&path)?;
             migrate::apply(&mut writer)?;
+            // Refresh planner statistics where they are stale (cheap; SQLite decides what to do).
+            writer.execute_batch("PRAGMA optimize;").map_err(conn::map_err)?;
             let readers = (0..READERS).map(|_| conn::open(&path)).collect::<StoreResult<Vec<_>>>()?;
             Ok(Pool::new(writer, readers))
         })

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 use steward_store::assemble::{assemble_rows, SumRow, ThreadCount};
-use steward_store::rollup::{ALL_CLIENTS, GRAIN_DAY, GRAIN_WEEK};
+use steward_store::rollup::{grain, ALL_CLIENTS};
 use steward_store::{Bucket, Grouping, StoreResult, UsageKey, UsageQuery, UsageRowsPage, UsageTotals};
 
 use crate::conn::map_err;
@@ -21,10 +21,11 @@ struct Shape {
 
 impl Shape {
     fn of(q: &UsageQuery) -> Self {
-        let (bucket, grain) = match q.bucket {
-            Bucket::Day => ("day", GRAIN_DAY),
-            Bucket::Week => ("week", GRAIN_WEEK),
+        let bucket = match q.bucket {
+            Bucket::Day => "day",
+            Bucket::Week => "week",
         };
+        let grain = grain(q.bucket == Bucket::Week, q.grouping == Grouping::Workspace);
         let users = match q.grouping {
             Grouping::User => "user_id <> ''",
             Grouping::Workspace => "user_id = ''",
@@ -61,6 +62,9 @@ fn page_keys(c: &Connection, q: &UsageQuery, s: &Shape) -> StoreResult<Vec<Usage
         Some(a) => (a.bucket_start, a.user_id.clone()),
         None => (i64::MIN, String::new()),
     };
+    // The cursor is also the scan's lower bound on `day` (a bucket starts no later than its
+    // days), so a deep page seeks to its position instead of walking the window from its start.
+    let lower = q.start_day.max(after_bucket);
     let sql = format!(
         "SELECT {b}, user_id FROM usage_daily
          WHERE workspace_id = ?1 AND day >= ?2 AND day < ?3 AND {users} AND {b} >= ?4 AND ({b}, user_id) > (?4, ?5)
@@ -71,7 +75,7 @@ fn page_keys(c: &Connection, q: &UsageQuery, s: &Shape) -> StoreResult<Vec<Usage
     let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
     let rows = stmt
         .query_map(
-            rusqlite::params![q.workspace_id, q.start_day, q.end_day, after_bucket, after_user, q.limit as i64 + 1],
+            rusqlite::params![q.workspace_id, lower, q.end_day, after_bucket, after_user, q.limit as i64 + 1],
             |r| Ok(UsageKey { bucket_start: r.get(0)?, user_id: r.get(1)? }),
         )
         .map_err(map_err)?;

@@ -13,7 +13,7 @@ pub fn insert_events(c: &mut Connection, events: &[NormalizedEvent]) -> StoreRes
     let received = now_ms();
     let mut inserted = Vec::with_capacity(events.len());
     {
-        let mut claim = tx.prepare_cached("INSERT INTO event_keys (key) VALUES (?1) ON CONFLICT DO NOTHING").map_err(map_err)?;
+        let mut claim = tx.prepare_cached("INSERT INTO event_keys (ts_ms, key) VALUES (?1, ?2) ON CONFLICT DO NOTHING").map_err(map_err)?;
         let mut stmt = tx
             .prepare_cached(
                 "INSERT INTO events (workspace_id, dedup_key, user_id, source, event_name, kind, thread_id, ts_ms,
@@ -25,7 +25,7 @@ pub fn insert_events(c: &mut Connection, events: &[NormalizedEvent]) -> StoreRes
         for e in events {
             // Claiming the key first decides "new or duplicate" with one small-index insert.
             let key = event_key_bytes(&e.workspace_id, &e.dedup_key);
-            if claim.execute([&key[..]]).map_err(map_err)? == 0 {
+            if claim.execute(params![e.timestamp_ms, &key[..]]).map_err(map_err)? == 0 {
                 continue;
             }
             let u = e.kind.usage();

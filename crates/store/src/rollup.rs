@@ -39,9 +39,28 @@ pub const ALL_USERS: &str = "";
 /// `client_id` of thread counts over all clients.
 pub const ALL_CLIENTS: &str = "";
 
-/// Bucket grain of a thread count: `d` (UTC day) or `w` (ISO week).
+/// Bucket grain of a thread count: `d` (UTC day) or `w` (ISO week) for per-user counters,
+/// `D` / `W` for workspace counters. Separate grains make each kind a prefix of the primary
+/// key `(workspace_id, grain, bucket, ...)`, so a workspace query never walks users' counters.
 pub const GRAIN_DAY: &str = "d";
 pub const GRAIN_WEEK: &str = "w";
+pub const GRAIN_WORKSPACE_DAY: &str = "D";
+pub const GRAIN_WORKSPACE_WEEK: &str = "W";
+
+/// The grain of a counter for a bucket kind (`week`) and a user or all users.
+pub fn grain(week: bool, all_users: bool) -> &'static str {
+    match (week, all_users) {
+        (false, false) => GRAIN_DAY,
+        (true, false) => GRAIN_WEEK,
+        (false, true) => GRAIN_WORKSPACE_DAY,
+        (true, true) => GRAIN_WORKSPACE_WEEK,
+    }
+}
+
+/// The `&'static` grain equal to `s`, for rows read back from the database.
+pub fn grain_from_str(s: &str) -> &'static str {
+    [GRAIN_DAY, GRAIN_WEEK, GRAIN_WORKSPACE_DAY, GRAIN_WORKSPACE_WEEK].into_iter().find(|g| *g == s).unwrap_or(GRAIN_DAY)
+}
 
 /// Key of a distinct-thread counter: threads active in a bucket, for one user or all users
 /// ([`ALL_USERS`]) and one client or all clients ([`ALL_CLIENTS`]).
@@ -110,13 +129,13 @@ impl RollupDelta {
             delta.usage.entry(key).or_default().add(&sums);
             delta.usage.entry(workspace_key).or_default().add(&sums);
             if let (Some(thread_id), true) = (&event.thread_id, event.kind.activates_thread()) {
-                for (grain, bucket) in [(GRAIN_DAY, day), (GRAIN_WEEK, week)] {
+                for (is_week, bucket) in [(false, day), (true, week)] {
                     for user_id in [event.user_id.as_str(), ALL_USERS] {
                         for client_id in [event.client_id.as_str(), ALL_CLIENTS] {
                             delta.thread_seen.push(ThreadSeen {
                                 counter: ThreadCountKey {
                                     workspace_id: event.workspace_id.clone(),
-                                    grain,
+                                    grain: grain(is_week, user_id == ALL_USERS),
                                     bucket,
                                     user_id: user_id.to_owned(),
                                     client_id: client_id.to_owned(),
