@@ -36,7 +36,7 @@ fn sqlite_insert_sql(conflict: &str) -> String {
 /// How a schema makes event inserts idempotent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dedup {
-    /// A separate `event_keys (key BLOB PRIMARY KEY)` table claimed before each insert
+    /// A separate `event_keys (ts_ms, key)` table claimed before each insert
     /// (`steward_store::rollup::event_key_bytes`).
     EventKeys,
     /// A unique index on `events`, used as the `ON CONFLICT` target (e.g. `(workspace_id, dedup_key)`).
@@ -89,14 +89,14 @@ pub fn sqlite_raw_insert(
         let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         {
             let mut claim = tx
-                .prepare_cached("INSERT INTO event_keys (key) VALUES (?1) ON CONFLICT DO NOTHING")
+                .prepare_cached("INSERT INTO event_keys (ts_ms, key) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
                 .ok()
                 .filter(|_| dedup == Dedup::EventKeys);
             let mut stmt = tx.prepare_cached(&sql)?;
             for e in chunk {
                 if let Some(claim) = claim.as_mut() {
                     let key = steward_store::rollup::event_key_bytes(&e.workspace_id, &e.dedup_key);
-                    if claim.execute([&key[..]])? == 0 {
+                    if claim.execute(rusqlite::params![e.timestamp_ms, &key[..]])? == 0 {
                         continue;
                     }
                 }
@@ -761,12 +761,12 @@ async fn pg_ceiling(
         let tx = c.transaction().await?;
         if event_keys {
             // The dedup guard: the rows' 16-byte keys, in the same transaction.
-            let sink = tx.copy_in("COPY event_keys (key) FROM STDIN BINARY").await?;
-            let writer = BinaryCopyInWriter::new(sink, &[Type::BYTEA]);
+            let sink = tx.copy_in("COPY event_keys (ts_ms, key) FROM STDIN BINARY").await?;
+            let writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::BYTEA]);
             let mut writer = std::pin::pin!(writer);
             for e in chunk {
                 let key = steward_store::rollup::event_key_bytes(&e.workspace_id, &e.dedup_key);
-                writer.as_mut().write(&[&&key[..]]).await?;
+                writer.as_mut().write(&[&e.timestamp_ms, &&key[..]]).await?;
             }
             writer.finish().await?;
         }

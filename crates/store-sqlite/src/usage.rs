@@ -17,6 +17,10 @@ struct Shape {
     bucket: &'static str,
     grain: &'static str,
     users: &'static str,
+    /// Per-user week pages must walk `(week, user_id)` in index order, and workspace rows seek
+    /// on `user_id = ''`; without statistics SQLite may otherwise pick the day-first primary
+    /// key and sort or scan the whole window (seen: 0.8 s and 0.26 s pages).
+    index: &'static str,
 }
 
 impl Shape {
@@ -30,7 +34,13 @@ impl Shape {
             Grouping::User => "user_id <> ''",
             Grouping::Workspace => "user_id = ''",
         };
-        Shape { bucket, grain, users }
+        let index = match (q.grouping, q.bucket) {
+            (Grouping::User, Bucket::Day) => "",
+            (Grouping::User, Bucket::Week) => "INDEXED BY usage_daily_by_week",
+            // Workspace rows are `user_id = ''`: a seek on (workspace_id, user_id, day).
+            (Grouping::Workspace, _) => "INDEXED BY usage_daily_by_user",
+        };
+        Shape { bucket, grain, users, index }
     }
 }
 
@@ -66,11 +76,12 @@ fn page_keys(c: &Connection, q: &UsageQuery, s: &Shape) -> StoreResult<Vec<Usage
     // days), so a deep page seeks to its position instead of walking the window from its start.
     let lower = q.start_day.max(after_bucket);
     let sql = format!(
-        "SELECT {b}, user_id FROM usage_daily
+        "SELECT {b}, user_id FROM usage_daily {index}
          WHERE workspace_id = ?1 AND day >= ?2 AND day < ?3 AND {users} AND {b} >= ?4 AND ({b}, user_id) > (?4, ?5)
          GROUP BY {b}, user_id ORDER BY {b}, user_id LIMIT ?6",
         b = s.bucket,
-        users = s.users
+        users = s.users,
+        index = s.index
     );
     let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
     let rows = stmt
@@ -107,9 +118,10 @@ fn sums(c: &Connection, q: &UsageQuery, s: &Shape, r: &KeyRange) -> StoreResult<
     let sql = format!(
         "SELECT {b}, user_id, client_id, model, SUM(turns), SUM(input_tokens), SUM(cached_input_tokens),
                 SUM(output_tokens), SUM(reasoning_output_tokens), SUM(credits_micro), SUM(usd_micro)
-         FROM usage_daily WHERE {filter}
+         FROM usage_daily {index} WHERE {filter}
          GROUP BY {b}, user_id, client_id, model",
         b = s.bucket,
+        index = s.index,
         filter = range_filter(s)
     );
     let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
