@@ -33,6 +33,15 @@ pub async fn usage(
     }
     let now = crate::otlp::now_ms() / 1000;
     let page = state.usage.usage(&workspace_id, &params, now).await?;
-    let data = page.rows.iter().map(|r| usage_row(r, page.bucket_secs, page.emails_allowed)).collect();
-    Ok(Json(Page { object: "page", data, has_more: page.has_more, next_page: page.next_page }))
+    let data = page
+        .rows
+        .iter()
+        .map(|r| usage_row(r, page.bucket_secs, page.emails_allowed))
+        .collect();
+    Ok(Json(Page {
+        object: "page",
+        data,
+        has_more: page.has_more,
+        next_page: page.next_page,
+    }))
 }

@@ -10,13 +10,18 @@ use crate::state::AppState;
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// The live credential presented by the request, or 401.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Credential, ApiError> {
     let Some(token) = bearer(headers) else {
-        return Err(ApiError::Unauthenticated("missing bearer token: send `Authorization: Bearer <token>`"));
+        return Err(ApiError::Unauthenticated(
+            "missing bearer token: send `Authorization: Bearer <token>`",
+        ));
     };
     match state.principals.authenticate(token).await {
         Ok(Some(credential)) => Ok(credential),

@@ -74,9 +74,9 @@ impl ApiError {
                     StatusCode::UNSUPPORTED_MEDIA_TYPE
                 }
                 IngestError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                IngestError::CorruptGzip(_) | IngestError::MalformedProtobuf { .. } | IngestError::MalformedJson { .. } => {
-                    StatusCode::BAD_REQUEST
-                }
+                IngestError::CorruptGzip(_)
+                | IngestError::MalformedProtobuf { .. }
+                | IngestError::MalformedJson { .. } => StatusCode::BAD_REQUEST,
                 IngestError::QueueFull => StatusCode::SERVICE_UNAVAILABLE,
                 IngestError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
                 IngestError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -113,7 +113,9 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<u32> {
         match self {
             ApiError::Ingest(IngestError::QueueFull) => Some(1),
-            ApiError::Ingest(IngestError::Store(StoreError::Unavailable(_))) | ApiError::Unavailable(_) => Some(5),
+            ApiError::Ingest(IngestError::Store(StoreError::Unavailable(_))) | ApiError::Unavailable(_) => {
+                Some(5)
+            }
             _ => None,
         }
     }
@@ -127,14 +129,18 @@ impl ApiError {
                     None => "internal error".to_owned(),
                 }
             }
-            ApiError::Ingest(IngestError::QueueFull) => "server is overloaded (write queue full), retry later".to_owned(),
+            ApiError::Ingest(IngestError::QueueFull) => {
+                "server is overloaded (write queue full), retry later".to_owned()
+            }
             other => other.to_string(),
         }
     }
 
     pub fn log(&self) {
         match self {
-            ApiError::Internal(detail) | ApiError::Unavailable(detail) => tracing::error!(%detail, "request failed"),
+            ApiError::Internal(detail) | ApiError::Unavailable(detail) => {
+                tracing::error!(%detail, "request failed")
+            }
             ApiError::Ingest(IngestError::Store(e)) => tracing::error!(error = %e, "ingest storage failed"),
             _ => {}
         }
@@ -149,7 +155,9 @@ pub fn decorate(mut response: Response, err: &ApiError) -> Response {
         }
     }
     if matches!(err, ApiError::Unauthenticated(_)) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response
 }
@@ -160,7 +168,9 @@ impl IntoResponse for ApiError {
         let body: Value = match &self {
             ApiError::Unauthenticated(m) => json!({ "detail": m }),
             ApiError::NotFound(m) => json!({ "detail": m }),
-            ApiError::Forbidden { code, message } => json!({ "detail": { "code": code, "message": message } }),
+            ApiError::Forbidden { code, message } => {
+                json!({ "detail": { "code": code, "message": message } })
+            }
             ApiError::Validation(problems) => json!({
                 "detail": problems.iter().map(|p| json!({
                     "loc": ["query", p.field], "msg": p.msg, "type": p.kind, "input": p.input,
@@ -181,7 +191,10 @@ mod tests {
     fn overload_is_503_with_retry_after() {
         let response = ApiError::Ingest(IngestError::QueueFull).into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(response.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()), Some(&b"1"[..]));
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
     }
 
     #[test]

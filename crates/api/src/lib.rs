@@ -32,7 +32,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/logs", post(otlp::logs))
         .route("/v1/traces", post(otlp::traces))
         .route("/v1/metrics", post(otlp::metrics))
-        .route("/v1/analytics/codex/workspaces/{workspace_id}/usage", get(analytics::usage))
+        .route(
+            "/v1/analytics/codex/workspaces/{workspace_id}/usage",
+            get(analytics::usage),
+        )
         // One byte more than allowed reaches the handler, which answers 413 in OTLP's format.
         .layer(DefaultBodyLimit::max(body_limit + 1))
         .route_layer(axum::middleware::from_fn(telemetry::record_request))
@@ -40,6 +43,12 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -61,7 +61,17 @@ fn failure(err: ApiError, encoding: Encoding) -> Response {
     let status = err.status();
     let message = format!("{} ({})", err.public_message(), err.code());
     metrics::counter!("steward_ingest_requests_failed_total", "code" => err.code()).increment(1);
-    decorate(encoded(status, encoding, &RpcStatus { code: grpc_code(status), message }), &err)
+    decorate(
+        encoded(
+            status,
+            encoding,
+            &RpcStatus {
+                code: grpc_code(status),
+                message,
+            },
+        ),
+        &err,
+    )
 }
 
 /// Everything a signal handler needs before decoding: authentication and a decompressed body.
@@ -76,14 +86,27 @@ async fn prepare(
     let reply_as = *encoding.as_ref().unwrap_or(&Encoding::Protobuf);
     let credential = authenticate(state, headers).await.map_err(|e| (e, reply_as))?;
     let principal = match credential.kind {
-        CredentialKind::UserIngest { user_id } => IngestPrincipal::User { workspace_id: credential.workspace_id, user_id },
-        CredentialKind::WorkspaceIngest => IngestPrincipal::Workspace { workspace_id: credential.workspace_id },
+        CredentialKind::UserIngest { user_id } => IngestPrincipal::User {
+            workspace_id: credential.workspace_id,
+            user_id,
+        },
+        CredentialKind::WorkspaceIngest => IngestPrincipal::Workspace {
+            workspace_id: credential.workspace_id,
+        },
         CredentialKind::ApiKey { .. } if credential.has_scope(ApiScope::Ingest) => {
-            IngestPrincipal::Workspace { workspace_id: credential.workspace_id }
+            IngestPrincipal::Workspace {
+                workspace_id: credential.workspace_id,
+            }
         }
         CredentialKind::ApiKey { .. } => {
             let message = "this API key has no `ingest` scope; use an ingest token".to_owned();
-            return Err((ApiError::Forbidden { code: "insufficient_scope", message }, reply_as));
+            return Err((
+                ApiError::Forbidden {
+                    code: "insufficient_scope",
+                    message,
+                },
+                reply_as,
+            ));
         }
     };
     let encoding = encoding.map_err(|e| (ApiError::Ingest(e), reply_as))?;
@@ -92,16 +115,25 @@ async fn prepare(
         let err = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             IngestError::TooLarge { limit }
         } else {
-            IngestError::MalformedProtobuf { message: "request body", detail: rejection.body_text() }
+            IngestError::MalformedProtobuf {
+                message: "request body",
+                detail: rejection.body_text(),
+            }
         };
         (ApiError::Ingest(err), encoding)
     })?;
-    let content_encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
+    let content_encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok());
     let bytes = decompress(&body, content_encoding, limit).map_err(|e| (ApiError::Ingest(e), encoding))?;
     Ok((encoding, principal, bytes))
 }
 
-pub async fn logs(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+pub async fn logs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let (encoding, principal, bytes) = match prepare(&state, &headers, body).await {
         Ok(ok) => ok,
         Err((err, enc)) => return failure(err, enc),
@@ -112,11 +144,16 @@ pub async fn logs(State(state): State<AppState>, headers: HeaderMap, body: Resul
     };
     match state.ingestor.ingest_logs(&principal, &request, now_ms()).await {
         Ok(outcome) => {
-            let partial_success = (outcome.rejected > 0 || !outcome.message.is_empty()).then(|| ExportLogsPartialSuccess {
-                rejected_log_records: outcome.rejected as i64,
-                error_message: outcome.message.clone(),
-            });
-            encoded(StatusCode::OK, encoding, &ExportLogsServiceResponse { partial_success })
+            let partial_success =
+                (outcome.rejected > 0 || !outcome.message.is_empty()).then(|| ExportLogsPartialSuccess {
+                    rejected_log_records: outcome.rejected as i64,
+                    error_message: outcome.message.clone(),
+                });
+            encoded(
+                StatusCode::OK,
+                encoding,
+                &ExportLogsServiceResponse { partial_success },
+            )
         }
         Err(e) => failure(ApiError::Ingest(e), encoding),
     }
@@ -145,16 +182,31 @@ async fn validated_signal<Req, Resp: Message + Serialize>(
     }
 }
 
-pub async fn traces(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    let ok = ExportTraceServiceResponse { partial_success: None };
+pub async fn traces(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let ok = ExportTraceServiceResponse {
+        partial_success: None,
+    };
     validated_signal(&state, &headers, body, decode_traces, accept_traces, ok).await
 }
 
-pub async fn metrics(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    let ok = ExportMetricsServiceResponse { partial_success: None };
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let ok = ExportMetricsServiceResponse {
+        partial_success: None,
+    };
     validated_signal(&state, &headers, body, decode_metrics, accept_metrics, ok).await
 }
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }

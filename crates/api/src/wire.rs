@@ -93,18 +93,38 @@ pub fn usage_row(row: &UsageRow, bucket_secs: i64, emails_allowed: bool) -> Usag
         actor: per_user.then(|| Actor {
             kind: "ACCOUNT_USER",
             user_id: row.key.user_id.clone(),
-            email: if emails_allowed { row.user_email.clone() } else { None },
+            email: if emails_allowed {
+                row.user_email.clone()
+            } else {
+                None
+            },
         }),
-        totals: Totals { threads: row.threads, turns: row.totals.turns, figures: figures(&row.totals) },
+        totals: Totals {
+            threads: row.threads,
+            turns: row.totals.turns,
+            figures: figures(&row.totals),
+        },
         clients: row
             .clients
             .iter()
-            .map(|c| ClientOut { client_id: c.client_id.clone(), threads: c.threads, turns: c.sums.turns, figures: figures(&c.sums) })
+            .map(|c| ClientOut {
+                client_id: c.client_id.clone(),
+                threads: c.threads,
+                turns: c.sums.turns,
+                figures: figures(&c.sums),
+            })
             .collect(),
         models: row
             .models
             .iter()
-            .map(|m| ModelOut { model: if m.model.is_empty() { "other".to_owned() } else { m.model.clone() }, figures: figures(&m.sums) })
+            .map(|m| ModelOut {
+                model: if m.model.is_empty() {
+                    "other".to_owned()
+                } else {
+                    m.model.clone()
+                },
+                figures: figures(&m.sums),
+            })
             .collect(),
     }
 }

@@ -761,7 +761,9 @@ async fn pg_ceiling(
         let tx = c.transaction().await?;
         if event_keys {
             // The dedup guard: the rows' 16-byte keys, in the same transaction.
-            let sink = tx.copy_in("COPY event_keys (ts_ms, key) FROM STDIN BINARY").await?;
+            let sink = tx
+                .copy_in("COPY event_keys (ts_ms, key) FROM STDIN BINARY")
+                .await?;
             let writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::BYTEA]);
             let mut writer = std::pin::pin!(writer);
             for e in chunk {

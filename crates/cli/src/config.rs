@@ -86,19 +86,28 @@ pub struct LogConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { listen: "127.0.0.1:8080".to_owned() }
+        ServerConfig {
+            listen: "127.0.0.1:8080".to_owned(),
+        }
     }
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        StorageConfig { data_dir: PathBuf::from("./steward-data"), database_url: String::new() }
+        StorageConfig {
+            data_dir: PathBuf::from("./steward-data"),
+            database_url: String::new(),
+        }
     }
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        IngestConfig { max_body_bytes: 16 * 1024 * 1024, queue_capacity: 256, max_group_events: 16_384 }
+        IngestConfig {
+            max_body_bytes: 16 * 1024 * 1024,
+            queue_capacity: 256,
+            max_group_events: 16_384,
+        }
     }
 }
 
@@ -110,7 +119,10 @@ impl Default for AnalyticsSection {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { format: "text".to_owned(), level: "info".to_owned() }
+        LogConfig {
+            format: "text".to_owned(),
+            level: "info".to_owned(),
+        }
     }
 }
 
@@ -148,7 +160,9 @@ impl Config {
                 }
                 figment = figment.merge(Toml::file(path));
             }
-            None if Path::new("steward.toml").is_file() => figment = figment.merge(Toml::file("steward.toml")),
+            None if Path::new("steward.toml").is_file() => {
+                figment = figment.merge(Toml::file("steward.toml"))
+            }
             None => {}
         }
         // Only configuration keys: other STEWARD_* variables (STEWARD_LOG, test settings) are
@@ -156,16 +170,20 @@ impl Config {
         let is_config_key = |key: &str| {
             let key = key.to_ascii_lowercase();
             matches!(key.as_str(), "listen" | "data_dir" | "database_url")
-                || key.split_once("__").is_some_and(|(section, _)| SECTIONS.contains(&section))
+                || key
+                    .split_once("__")
+                    .is_some_and(|(section, _)| SECTIONS.contains(&section))
         };
-        figment = figment.merge(Env::prefixed("STEWARD_").filter(move |k| is_config_key(k.as_str())).map(|key| {
-            match key.as_str().to_ascii_lowercase().as_str() {
-                "listen" => "server.listen".into(),
-                "data_dir" => "storage.data_dir".into(),
-                "database_url" => "storage.database_url".into(),
-                other => other.replace("__", ".").into(),
-            }
-        }));
+        figment = figment.merge(
+            Env::prefixed("STEWARD_")
+                .filter(move |k| is_config_key(k.as_str()))
+                .map(|key| match key.as_str().to_ascii_lowercase().as_str() {
+                    "listen" => "server.listen".into(),
+                    "data_dir" => "storage.data_dir".into(),
+                    "database_url" => "storage.database_url".into(),
+                    other => other.replace("__", ".").into(),
+                }),
+        );
         let mut config: Config = figment.extract().context("invalid configuration")?;
         if let Some(v) = &flags.listen {
             config.server.listen = v.clone();
@@ -205,7 +223,12 @@ impl Config {
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr> {
-        self.server.listen.parse().with_context(|| format!("server.listen `{}` is not an address like 127.0.0.1:8080", self.server.listen))
+        self.server.listen.parse().with_context(|| {
+            format!(
+                "server.listen `{}` is not an address like 127.0.0.1:8080",
+                self.server.listen
+            )
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -252,7 +275,10 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(redact_url("postgres://steward:hunter2@db:5432/steward"), "postgres://steward:***@db:5432/steward");
+        assert_eq!(
+            redact_url("postgres://steward:hunter2@db:5432/steward"),
+            "postgres://steward:***@db:5432/steward"
+        );
         assert_eq!(redact_url("postgres://db/steward"), "postgres://db/steward");
     }
 
@@ -260,22 +286,35 @@ mod tests {
     fn defaults_are_valid_and_embedded() {
         let c = Config::default();
         c.validate().expect("defaults validate");
-        assert_eq!(c.backend(), Backend::Sqlite(PathBuf::from("./steward-data/steward.db")));
+        assert_eq!(
+            c.backend(),
+            Backend::Sqlite(PathBuf::from("./steward-data/steward.db"))
+        );
         assert_eq!(c.listen_addr().expect("addr").to_string(), "127.0.0.1:8080");
     }
 
     #[test]
     fn file_env_and_flags_layer_in_order() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("custom.toml", "[server]\nlisten = \"127.0.0.1:9000\"\n[ingest]\nqueue_capacity = 7\n")?;
+            jail.create_file(
+                "custom.toml",
+                "[server]\nlisten = \"127.0.0.1:9000\"\n[ingest]\nqueue_capacity = 7\n",
+            )?;
             jail.set_env("STEWARD_INGEST__QUEUE_CAPACITY", "9");
             jail.set_env("STEWARD_DATA_DIR", "/tmp/from-env");
             jail.set_env("STEWARD_TEST_POSTGRES_URL", "not configuration, ignored");
-            let flags = FlagOverrides { data_dir: Some(PathBuf::from("/tmp/from-flag")), ..Default::default() };
+            let flags = FlagOverrides {
+                data_dir: Some(PathBuf::from("/tmp/from-flag")),
+                ..Default::default()
+            };
             let c = Config::load(Some(Path::new("custom.toml")), &flags).expect("loads");
             assert_eq!(c.server.listen, "127.0.0.1:9000", "file beats defaults");
             assert_eq!(c.ingest.queue_capacity, 9, "env beats file");
-            assert_eq!(c.storage.data_dir, PathBuf::from("/tmp/from-flag"), "flags beat env");
+            assert_eq!(
+                c.storage.data_dir,
+                PathBuf::from("/tmp/from-flag"),
+                "flags beat env"
+            );
             Ok(())
         });
     }
@@ -283,7 +322,10 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_values_name_the_field() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("bad.toml", "[server]\nlisten = \"127.0.0.1:9000\"\nlsiten = \"x\"\n")?;
+            jail.create_file(
+                "bad.toml",
+                "[server]\nlisten = \"127.0.0.1:9000\"\nlsiten = \"x\"\n",
+            )?;
             let err = Config::load(Some(Path::new("bad.toml")), &FlagOverrides::default()).unwrap_err();
             assert!(format!("{err:#}").contains("lsiten"), "{err:#}");
             jail.create_file("bad2.toml", "[storage]\ndatabase_url = \"mysql://x\"\n")?;

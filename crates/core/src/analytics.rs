@@ -92,16 +92,34 @@ impl UsageService {
         UsageService { store, config }
     }
 
-    pub async fn usage(&self, workspace_id: &str, raw: &RawUsageParams, now_secs: i64) -> Result<UsagePage, AnalyticsError> {
-        let workspace = self.store.get_workspace(workspace_id).await?.ok_or(AnalyticsError::WorkspaceNotFound)?;
+    pub async fn usage(
+        &self,
+        workspace_id: &str,
+        raw: &RawUsageParams,
+        now_secs: i64,
+    ) -> Result<UsagePage, AnalyticsError> {
+        let workspace = self
+            .store
+            .get_workspace(workspace_id)
+            .await?
+            .ok_or(AnalyticsError::WorkspaceNotFound)?;
         let mut query = self.validate(workspace_id, raw, now_secs)?;
         let fingerprint = fingerprint(&query);
-        if let Some(token) = raw.page.as_deref().or(raw.next_page.as_deref()).filter(|p| !p.is_empty()) {
+        if let Some(token) = raw
+            .page
+            .as_deref()
+            .or(raw.next_page.as_deref())
+            .filter(|p| !p.is_empty())
+        {
             query.after = Some(decode_cursor(token, &fingerprint)?);
         }
         let page = self.store.usage_rows(&query).await?;
         let next_page = match (page.has_more, page.rows.last()) {
-            (true, Some(last)) => Some(encode_cursor(last.key.bucket_start, &last.key.user_id, &fingerprint)),
+            (true, Some(last)) => Some(encode_cursor(
+                last.key.bucket_start,
+                &last.key.user_id,
+                &fingerprint,
+            )),
             _ => None,
         };
         Ok(UsagePage {
@@ -117,7 +135,12 @@ impl UsageService {
     }
 
     /// Validates parameters into a store query (without the cursor position).
-    pub fn validate(&self, workspace_id: &str, raw: &RawUsageParams, now_secs: i64) -> Result<UsageQuery, AnalyticsError> {
+    pub fn validate(
+        &self,
+        workspace_id: &str,
+        raw: &RawUsageParams,
+        now_secs: i64,
+    ) -> Result<UsageQuery, AnalyticsError> {
         let mut problems = Vec::new();
         let start = parse_time("start_time", raw.start_time.as_deref(), &mut problems);
         let end = parse_time("end_time", raw.end_time.as_deref(), &mut problems);
@@ -125,16 +148,31 @@ impl UsageService {
             None => Some(1000),
             Some(s) => match s.trim().parse::<i64>() {
                 Ok(n) if n < 1 => {
-                    problems.push(problem("limit", "Input should be greater than or equal to 1", "greater_than_equal", s));
+                    problems.push(problem(
+                        "limit",
+                        "Input should be greater than or equal to 1",
+                        "greater_than_equal",
+                        s,
+                    ));
                     None
                 }
                 Ok(n) if n > 30_000 => {
-                    problems.push(problem("limit", "Input should be less than or equal to 30000", "less_than_equal", s));
+                    problems.push(problem(
+                        "limit",
+                        "Input should be less than or equal to 30000",
+                        "less_than_equal",
+                        s,
+                    ));
                     None
                 }
                 Ok(n) => Some(n as u32),
                 Err(_) => {
-                    problems.push(problem("limit", "Input should be a valid integer", "int_parsing", s));
+                    problems.push(problem(
+                        "limit",
+                        "Input should be a valid integer",
+                        "int_parsing",
+                        s,
+                    ));
                     None
                 }
             },
@@ -143,7 +181,12 @@ impl UsageService {
             None | Some("") | Some("user") | Some("users") => Some(Grouping::User),
             Some("workspace") => Some(Grouping::Workspace),
             Some(other) => {
-                problems.push(problem("group", "Input should be 'workspace' (or omitted for per-user rows)", "enum", other));
+                problems.push(problem(
+                    "group",
+                    "Input should be 'workspace' (or omitted for per-user rows)",
+                    "enum",
+                    other,
+                ));
                 None
             }
         };
@@ -159,7 +202,9 @@ impl UsageService {
         let end_time = end.flatten().unwrap_or(today + DAY_SECS);
         let start_time = start.flatten().unwrap_or(end_time - 30 * DAY_SECS);
         if end_time <= start_time {
-            return Err(AnalyticsError::BadRequest("end_time must be greater than start_time".into()));
+            return Err(AnalyticsError::BadRequest(
+                "end_time must be greater than start_time".into(),
+            ));
         }
         let earliest = today - i64::from(self.config.lookback_days) * DAY_SECS;
         if start_time < earliest {
@@ -175,20 +220,44 @@ impl UsageService {
             Bucket::Day => (day_start(start_time), day_start(end_time - 1) + DAY_SECS),
             Bucket::Week => (week_start(start_time), week_start(end_time - 1) + 7 * DAY_SECS),
         };
-        Ok(UsageQuery { workspace_id: workspace_id.to_owned(), start_day, end_day, bucket, grouping, limit, after: None })
+        Ok(UsageQuery {
+            workspace_id: workspace_id.to_owned(),
+            start_day,
+            end_day,
+            bucket,
+            grouping,
+            limit,
+            after: None,
+        })
     }
 }
 
 fn problem(field: &'static str, msg: &str, kind: &'static str, input: &str) -> FieldProblem {
-    FieldProblem { field, msg: msg.to_owned(), kind, input: input.to_owned() }
+    FieldProblem {
+        field,
+        msg: msg.to_owned(),
+        kind,
+        input: input.to_owned(),
+    }
 }
 
 /// Unix seconds, or (leniency for real clients) an RFC 3339 time. `Some(None)` = absent.
-fn parse_time(field: &'static str, value: Option<&str>, problems: &mut Vec<FieldProblem>) -> Option<Option<i64>> {
-    let Some(raw) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Some(None) };
+fn parse_time(
+    field: &'static str,
+    value: Option<&str>,
+    problems: &mut Vec<FieldProblem>,
+) -> Option<Option<i64>> {
+    let Some(raw) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Some(None);
+    };
     if let Ok(n) = raw.parse::<i64>() {
         if n < 0 {
-            problems.push(problem(field, "Input should be greater than or equal to 0", "greater_than_equal", raw));
+            problems.push(problem(
+                field,
+                "Input should be greater than or equal to 0",
+                "greater_than_equal",
+                raw,
+            ));
             return None;
         }
         return Some(Some(n));
@@ -196,19 +265,32 @@ fn parse_time(field: &'static str, value: Option<&str>, problems: &mut Vec<Field
     match steward_model::time::parse_rfc3339_ms(raw) {
         Some(ms) => Some(Some(ms.div_euclid(1000))),
         None => {
-            problems.push(problem(field, "Input should be a valid integer (Unix seconds)", "int_parsing", raw));
+            problems.push(problem(
+                field,
+                "Input should be a valid integer (Unix seconds)",
+                "int_parsing",
+                raw,
+            ));
             None
         }
     }
 }
 
 fn fingerprint(q: &UsageQuery) -> String {
-    let text = format!("{}|{}|{}|{:?}|{:?}", q.workspace_id, q.start_day, q.end_day, q.bucket, q.grouping);
+    let text = format!(
+        "{}|{}|{}|{:?}|{:?}",
+        q.workspace_id, q.start_day, q.end_day, q.bucket, q.grouping
+    );
     hex::encode(&Sha256::digest(text.as_bytes())[..8])
 }
 
 fn encode_cursor(bucket: i64, user: &str, fingerprint: &str) -> String {
-    let token = CursorToken { v: 1, b: bucket, u: user.to_owned(), q: fingerprint.to_owned() };
+    let token = CursorToken {
+        v: 1,
+        b: bucket,
+        u: user.to_owned(),
+        q: fingerprint.to_owned(),
+    };
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default())
 }
 
@@ -224,7 +306,10 @@ fn decode_cursor(token: &str, fingerprint: &str) -> Result<UsageCursor, Analytic
             "Invalid page cursor: it belongs to a query with other parameters; keep every parameter but `page` the same".into(),
         ));
     }
-    Ok(UsageCursor { bucket_start: t.b, user_id: t.u })
+    Ok(UsageCursor {
+        bucket_start: t.b,
+        user_id: t.u,
+    })
 }
 
 #[cfg(test)]

@@ -21,7 +21,11 @@ pub struct DemoSpec {
 
 impl Default for DemoSpec {
     fn default() -> Self {
-        DemoSpec { users: 300, days: 60, seed: 7 }
+        DemoSpec {
+            users: 300,
+            days: 60,
+            seed: 7,
+        }
     }
 }
 
@@ -33,12 +37,31 @@ pub struct DemoSummary {
 }
 
 const FIRST: &[&str] = &[
-    "ada", "alan", "barbara", "brian", "carol", "dana", "edsger", "frances", "grace", "guido", "hedy", "ivan",
-    "jean", "ken", "linus", "margaret", "niklaus", "olga", "peter", "radia", "sophie", "tim", "ursula", "yukihiro",
+    "ada", "alan", "barbara", "brian", "carol", "dana", "edsger", "frances", "grace", "guido", "hedy",
+    "ivan", "jean", "ken", "linus", "margaret", "niklaus", "olga", "peter", "radia", "sophie", "tim",
+    "ursula", "yukihiro",
 ];
 const LAST: &[&str] = &[
-    "lovelace", "turing", "liskov", "kernighan", "hopper", "allen", "dijkstra", "lamarr", "sutherland", "bartik",
-    "thompson", "hamilton", "wirth", "taussky", "naur", "perlman", "wilson", "berners", "leguin", "matsumoto",
+    "lovelace",
+    "turing",
+    "liskov",
+    "kernighan",
+    "hopper",
+    "allen",
+    "dijkstra",
+    "lamarr",
+    "sutherland",
+    "bartik",
+    "thompson",
+    "hamilton",
+    "wirth",
+    "taussky",
+    "naur",
+    "perlman",
+    "wilson",
+    "berners",
+    "leguin",
+    "matsumoto",
 ];
 const SURFACES: &[(&str, u32)] = &[
     ("CODEX_CLI", 45),
@@ -48,7 +71,12 @@ const SURFACES: &[(&str, u32)] = &[
     ("CODEX_IDE_JETBRAINS_CLIENT", 5),
     ("CODEX_GITHUB_ACTION", 3),
 ];
-const MODELS: &[(&str, u32)] = &[("gpt-5-codex", 55), ("gpt-5.1-codex", 20), ("gpt-5.1-codex-mini", 15), ("o4-mini", 10)];
+const MODELS: &[(&str, u32)] = &[
+    ("gpt-5-codex", 55),
+    ("gpt-5.1-codex", 20),
+    ("gpt-5.1-codex-mini", 15),
+    ("o4-mini", 10),
+];
 
 fn pick<'a>(rng: &mut StdRng, weighted: &'a [(&'a str, u32)]) -> &'a str {
     let total: u32 = weighted.iter().map(|w| w.1).sum();
@@ -73,14 +101,21 @@ pub async fn generate(
     mut progress: impl FnMut(i64, i64),
 ) -> Result<DemoSummary, StoreError> {
     if store.count_events(workspace_id).await? > 0 {
-        return Ok(DemoSummary { users: 0, events: 0, skipped_existing: true });
+        return Ok(DemoSummary {
+            users: 0,
+            events: 0,
+            skipped_existing: true,
+        });
     }
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let mut users = Vec::with_capacity(spec.users);
     for i in 0..spec.users {
         let first = FIRST[i % FIRST.len()];
         let last = LAST[(i / FIRST.len() + i) % LAST.len()];
-        let email = format!("{first}.{last}{}@demo.example", i / (FIRST.len() * LAST.len()).max(1));
+        let email = format!(
+            "{first}.{last}{}@demo.example",
+            i / (FIRST.len() * LAST.len()).max(1)
+        );
         let email = email.replace("0@", "@");
         let new = NewUser {
             workspace_id: workspace_id.to_owned(),
@@ -114,20 +149,31 @@ pub async fn generate(
             }
             let threads = 1 + rng.random_range(0..(2.0 * intensity) as u32 + 1);
             for t in 0..threads {
-                let surface = if rng.random_range(0..10) < 7 { *home } else { pick(&mut rng, SURFACES) };
+                let surface = if rng.random_range(0..10) < 7 {
+                    *home
+                } else {
+                    pick(&mut rng, SURFACES)
+                };
                 let model = pick(&mut rng, MODELS);
                 let thread_id = format!("demo-{}-{day}-{t}", &user_id[5..17]);
                 let mut ts = (day + rng.random_range(8 * 3600..19 * 3600)) * 1000;
                 let mut push = |kind: EventKind, ts: i64, serial: &mut u64| {
                     *serial += 1;
-                    let price = kind.usage().map(|u| rate_card.price(Some(model), u)).unwrap_or_default();
+                    let price = kind
+                        .usage()
+                        .map(|u| rate_card.price(Some(model), u))
+                        .unwrap_or_default();
                     batch.push(NormalizedEvent {
                         dedup_key: format!("demo-{}-{}", spec.seed, serial),
                         workspace_id: workspace_id.to_owned(),
                         user_id: user_id.clone(),
                         source: Source::Demo,
                         event_name: demo_event_name(&kind).to_owned(),
-                        rate_card_version: if kind.usage().is_some() { rate_card.version.clone() } else { String::new() },
+                        rate_card_version: if kind.usage().is_some() {
+                            rate_card.version.clone()
+                        } else {
+                            String::new()
+                        },
                         kind,
                         thread_id: Some(thread_id.clone()),
                         timestamp_ms: ts,
@@ -162,7 +208,11 @@ pub async fn generate(
         store.insert_events(&batch).await?;
         progress(d + 1, spec.days);
     }
-    Ok(DemoSummary { users: users.len(), events: total_events, skipped_existing: false })
+    Ok(DemoSummary {
+        users: users.len(),
+        events: total_events,
+        skipped_existing: false,
+    })
 }
 
 fn demo_event_name(kind: &EventKind) -> &'static str {
@@ -175,5 +225,7 @@ fn demo_event_name(kind: &EventKind) -> &'static str {
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }

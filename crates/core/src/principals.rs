@@ -54,9 +54,16 @@ impl Principals {
         Ok(self.store.ensure_default_workspace("Default").await?)
     }
 
-    pub async fn add_user(&self, workspace_id: &str, email: &str, name: Option<&str>) -> Result<User, PrincipalsError> {
+    pub async fn add_user(
+        &self,
+        workspace_id: &str,
+        email: &str,
+        name: Option<&str>,
+    ) -> Result<User, PrincipalsError> {
         let email = email.trim();
-        let valid = email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'));
+        let valid = email
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'));
         if !valid || email.contains(char::is_whitespace) {
             return Err(PrincipalsError::InvalidEmail(email.to_owned()));
         }
@@ -71,7 +78,13 @@ impl Principals {
         Ok(self.store.upsert_user(&new).await?)
     }
 
-    async fn issue(&self, workspace_id: &str, name: &str, kind: CredentialKind, prefix: &str) -> Result<IssuedSecret, PrincipalsError> {
+    async fn issue(
+        &self,
+        workspace_id: &str,
+        name: &str,
+        kind: CredentialKind,
+        prefix: &str,
+    ) -> Result<IssuedSecret, PrincipalsError> {
         let secret = new_secret(prefix);
         let new = NewCredential {
             workspace_id: workspace_id.to_owned(),
@@ -85,23 +98,51 @@ impl Principals {
     }
 
     /// An ingest token bound to the user with `email` (which must exist).
-    pub async fn create_user_token(&self, workspace_id: &str, email: &str, name: Option<&str>) -> Result<IssuedSecret, PrincipalsError> {
+    pub async fn create_user_token(
+        &self,
+        workspace_id: &str,
+        email: &str,
+        name: Option<&str>,
+    ) -> Result<IssuedSecret, PrincipalsError> {
         let user = self
             .store
             .find_user_by_email(workspace_id, email)
             .await?
             .ok_or_else(|| PrincipalsError::UnknownUser(email.to_owned()))?;
-        let name = name.map(str::to_owned).unwrap_or_else(|| format!("ingest token for {email}"));
-        self.issue(workspace_id, &name, CredentialKind::UserIngest { user_id: user.id }, INGEST_TOKEN_PREFIX).await
+        let name = name
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("ingest token for {email}"));
+        self.issue(
+            workspace_id,
+            &name,
+            CredentialKind::UserIngest { user_id: user.id },
+            INGEST_TOKEN_PREFIX,
+        )
+        .await
     }
 
     /// An ingest token for the whole workspace: identity comes from the telemetry.
-    pub async fn create_workspace_token(&self, workspace_id: &str, name: Option<&str>) -> Result<IssuedSecret, PrincipalsError> {
+    pub async fn create_workspace_token(
+        &self,
+        workspace_id: &str,
+        name: Option<&str>,
+    ) -> Result<IssuedSecret, PrincipalsError> {
         let name = name.unwrap_or("workspace ingest token");
-        self.issue(workspace_id, name, CredentialKind::WorkspaceIngest, INGEST_TOKEN_PREFIX).await
+        self.issue(
+            workspace_id,
+            name,
+            CredentialKind::WorkspaceIngest,
+            INGEST_TOKEN_PREFIX,
+        )
+        .await
     }
 
-    pub async fn create_api_key(&self, workspace_id: &str, scopes: Vec<ApiScope>, name: Option<&str>) -> Result<IssuedSecret, PrincipalsError> {
+    pub async fn create_api_key(
+        &self,
+        workspace_id: &str,
+        scopes: Vec<ApiScope>,
+        name: Option<&str>,
+    ) -> Result<IssuedSecret, PrincipalsError> {
         if scopes.is_empty() {
             return Err(PrincipalsError::NoScope);
         }
@@ -109,7 +150,13 @@ impl Principals {
         scopes.sort_by_key(|s| s.as_str());
         scopes.dedup();
         let name = name.unwrap_or("api key");
-        self.issue(workspace_id, name, CredentialKind::ApiKey { scopes }, API_KEY_PREFIX).await
+        self.issue(
+            workspace_id,
+            name,
+            CredentialKind::ApiKey { scopes },
+            API_KEY_PREFIX,
+        )
+        .await
     }
 
     /// The live credential whose secret is `presented`, if any.

@@ -23,7 +23,9 @@ pub enum IngestPrincipal {
 impl IngestPrincipal {
     pub fn workspace_id(&self) -> &str {
         match self {
-            IngestPrincipal::User { workspace_id, .. } | IngestPrincipal::Workspace { workspace_id } => workspace_id,
+            IngestPrincipal::User { workspace_id, .. } | IngestPrincipal::Workspace { workspace_id } => {
+                workspace_id
+            }
         }
     }
 }
@@ -40,7 +42,10 @@ pub struct Resolver {
 
 impl Resolver {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Resolver { store, cache: Mutex::new(HashMap::new()) }
+        Resolver {
+            store,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     pub async fn user_for(&self, principal: &IngestPrincipal, hints: &IdentityHints) -> StoreResult<String> {
@@ -71,7 +76,11 @@ pub fn new_user(workspace_id: &str, hints: &IdentityHints) -> NewUser {
         (None, Some(account)) => (UserKind::Person, format!("account:{account}"), None),
         (None, None) => {
             let host = hints.host.clone().unwrap_or_else(|| "unknown-host".to_owned());
-            (UserKind::Unattributed, format!("host:{host}"), Some(format!("unattributed ({host})")))
+            (
+                UserKind::Unattributed,
+                format!("host:{host}"),
+                Some(format!("unattributed ({host})")),
+            )
         }
     };
     NewUser {
@@ -90,7 +99,11 @@ mod tests {
 
     #[test]
     fn email_wins_and_is_case_insensitive() {
-        let h = IdentityHints { email: Some("Dana@Example.com".into()), account_id: Some("a1".into()), host: None };
+        let h = IdentityHints {
+            email: Some("Dana@Example.com".into()),
+            account_id: Some("a1".into()),
+            host: None,
+        };
         let u = new_user("ws", &h);
         assert_eq!(u.principal_key, "email:dana@example.com");
         assert_eq!(u.account_id.as_deref(), Some("a1"));
@@ -99,13 +112,21 @@ mod tests {
 
     #[test]
     fn account_id_when_no_email() {
-        let h = IdentityHints { email: None, account_id: Some("acct-9".into()), host: Some("h".into()) };
+        let h = IdentityHints {
+            email: None,
+            account_id: Some("acct-9".into()),
+            host: Some("h".into()),
+        };
         assert_eq!(new_user("ws", &h).principal_key, "account:acct-9");
     }
 
     #[test]
     fn unattributed_per_host() {
-        let h = IdentityHints { email: None, account_id: None, host: Some("ci-runner-3".into()) };
+        let h = IdentityHints {
+            email: None,
+            account_id: None,
+            host: Some("ci-runner-3".into()),
+        };
         let u = new_user("ws", &h);
         assert_eq!(u.principal_key, "host:ci-runner-3");
         assert_eq!(u.kind, UserKind::Unattributed);

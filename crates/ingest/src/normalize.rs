@@ -65,12 +65,16 @@ pub struct RecordRejection {
 
 /// Flattens an OTLP `AnyValue` into JSON (bytes as hex, kvlists as objects).
 pub fn any_to_json(v: Option<&AnyValue>) -> Value {
-    let Some(kind) = v.and_then(|v| v.value.as_ref()) else { return Value::Null };
+    let Some(kind) = v.and_then(|v| v.value.as_ref()) else {
+        return Value::Null;
+    };
     match kind {
         AnyKind::StringValue(s) => Value::String(s.clone()),
         AnyKind::BoolValue(b) => Value::Bool(*b),
         AnyKind::IntValue(i) => Value::from(*i),
-        AnyKind::DoubleValue(d) => serde_json::Number::from_f64(*d).map(Value::Number).unwrap_or(Value::Null),
+        AnyKind::DoubleValue(d) => serde_json::Number::from_f64(*d)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
         AnyKind::ArrayValue(a) => Value::Array(a.values.iter().map(|v| any_to_json(Some(v))).collect()),
         AnyKind::KvlistValue(kv) => Value::Object(attrs_to_map(&kv.values)),
         AnyKind::BytesValue(b) => Value::String(hex::encode(b)),
@@ -81,16 +85,26 @@ pub fn any_to_json(v: Option<&AnyValue>) -> Value {
 
 fn attrs_to_map(attrs: &[KeyValue]) -> Map<String, Value> {
     // serde_json's Map is a BTreeMap here (no preserve_order): serialisation is key-sorted.
-    attrs.iter().map(|kv| (kv.key.clone(), any_to_json(kv.value.as_ref()))).collect()
+    attrs
+        .iter()
+        .map(|kv| (kv.key.clone(), any_to_json(kv.value.as_ref())))
+        .collect()
 }
 
 /// Parses every log record of a request. `received_ms` is the fallback time.
-pub fn parse_logs(req: &ExportLogsServiceRequest, received_ms: i64) -> (Vec<ParsedRecord>, Vec<RecordRejection>) {
+pub fn parse_logs(
+    req: &ExportLogsServiceRequest,
+    received_ms: i64,
+) -> (Vec<ParsedRecord>, Vec<RecordRejection>) {
     let mut parsed = Vec::new();
     let mut rejected = Vec::new();
     let mut index = 0usize;
     for rl in &req.resource_logs {
-        let resource = rl.resource.as_ref().map(|r| attrs_to_map(&r.attributes)).unwrap_or_default();
+        let resource = rl
+            .resource
+            .as_ref()
+            .map(|r| attrs_to_map(&r.attributes))
+            .unwrap_or_default();
         // Serialised once per resource and scope, not once per record.
         let resource_json = serde_json::to_string(&resource).unwrap_or_default();
         for sl in &rl.scope_logs {
@@ -99,7 +113,14 @@ pub fn parse_logs(req: &ExportLogsServiceRequest, received_ms: i64) -> (Vec<Pars
             for record in &sl.log_records {
                 let attrs = attrs_to_map(&record.attributes);
                 let raw = canonical_raw(&resource_json, &scope_json, &attrs, record);
-                match parse_record(&resource, &attrs, record.time_unix_nano, record.observed_time_unix_nano, received_ms, raw) {
+                match parse_record(
+                    &resource,
+                    &attrs,
+                    record.time_unix_nano,
+                    record.observed_time_unix_nano,
+                    received_ms,
+                    raw,
+                ) {
                     Ok(p) => parsed.push(p),
                     Err(reason) => rejected.push(RecordRejection { index, reason }),
                 }
@@ -219,11 +240,18 @@ fn opt_string(m: &Map<String, Value>, key: &str) -> Result<Option<String>, Strin
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(format!("attribute `{key}` must be a string, got {}", type_name(other))),
+        Some(other) => Err(format!(
+            "attribute `{key}` must be a string, got {}",
+            type_name(other)
+        )),
     }
 }
 
-fn first_string(attrs: &Map<String, Value>, resource: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+fn first_string(
+    attrs: &Map<String, Value>,
+    resource: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<String>, String> {
     let value = match opt_string(attrs, key)? {
         Some(v) => Some(v),
         None => opt_string(resource, key)?,
@@ -233,7 +261,9 @@ fn first_string(attrs: &Map<String, Value>, resource: &Map<String, Value>, key: 
 
 /// A non-negative count that may arrive as an int, a double with no fraction, or a string.
 fn opt_count(m: &Map<String, Value>, key: &str) -> Result<Option<i64>, String> {
-    let bad = |what: String| format!("attribute `{key}` must be a non-negative integer (int or numeric string), got {what}");
+    let bad = |what: String| {
+        format!("attribute `{key}` must be a non-negative integer (int or numeric string), got {what}")
+    };
     let n = match m.get(key) {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
@@ -290,11 +320,20 @@ mod raw_tests {
     #[test]
     fn raw_is_valid_json_with_everything() {
         let req: ExportLogsServiceRequest =
-            serde_json::from_str(include_str!("../tests/fixtures/codex-0.169.0-exec-logs.json")).expect("fixture");
+            serde_json::from_str(include_str!("../tests/fixtures/codex-0.169.0-exec-logs.json"))
+                .expect("fixture");
         let (parsed, _) = parse_logs(&req, 0);
         for p in parsed {
             let v: Value = serde_json::from_str(&p.raw).expect("raw is JSON");
-            for key in ["attributes", "body", "observed_time_unix_nano", "resource", "scope", "severity_text", "time_unix_nano"] {
+            for key in [
+                "attributes",
+                "body",
+                "observed_time_unix_nano",
+                "resource",
+                "scope",
+                "severity_text",
+                "time_unix_nano",
+            ] {
                 assert!(v.get(key).is_some(), "{key} in {}", p.raw);
             }
             assert_eq!(v["resource"]["service.name"], "codex_exec");

@@ -25,7 +25,11 @@ impl Encoding {
         match essence.as_str() {
             "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
             "application/json" => Ok(Encoding::Json),
-            _ => Err(IngestError::UnsupportedContentType(if raw.is_empty() { "(none)".to_owned() } else { raw.to_owned() })),
+            _ => Err(IngestError::UnsupportedContentType(if raw.is_empty() {
+                "(none)".to_owned()
+            } else {
+                raw.to_owned()
+            })),
         }
     }
 
@@ -51,7 +55,9 @@ pub fn decompress(body: &[u8], content_encoding: Option<&str>, limit: usize) -> 
         "gzip" | "x-gzip" => {
             let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
             let mut reader = flate2::read::MultiGzDecoder::new(body).take(limit as u64 + 1);
-            reader.read_to_end(&mut out).map_err(|e| IngestError::CorruptGzip(e.to_string()))?;
+            reader
+                .read_to_end(&mut out)
+                .map_err(|e| IngestError::CorruptGzip(e.to_string()))?;
             if out.len() > limit {
                 return Err(IngestError::TooLarge { limit });
             }
@@ -61,14 +67,20 @@ pub fn decompress(body: &[u8], content_encoding: Option<&str>, limit: usize) -> 
     }
 }
 
-fn decode<T: Message + Default + DeserializeOwned>(bytes: &[u8], encoding: Encoding, message: &'static str) -> Result<T, IngestError> {
+fn decode<T: Message + Default + DeserializeOwned>(
+    bytes: &[u8],
+    encoding: Encoding,
+    message: &'static str,
+) -> Result<T, IngestError> {
     match encoding {
-        Encoding::Protobuf => {
-            T::decode(bytes).map_err(|e| IngestError::MalformedProtobuf { message, detail: e.to_string() })
-        }
-        Encoding::Json => {
-            serde_json::from_slice(bytes).map_err(|e| IngestError::MalformedJson { message, detail: e.to_string() })
-        }
+        Encoding::Protobuf => T::decode(bytes).map_err(|e| IngestError::MalformedProtobuf {
+            message,
+            detail: e.to_string(),
+        }),
+        Encoding::Json => serde_json::from_slice(bytes).map_err(|e| IngestError::MalformedJson {
+            message,
+            detail: e.to_string(),
+        }),
     }
 }
 
@@ -94,7 +106,12 @@ mod tests {
     #[test]
     fn decodes_real_codex_json_export() {
         let req = decode_logs(CODEX_JSON.as_bytes(), Encoding::Json).expect("codex json decodes");
-        let records: usize = req.resource_logs.iter().flat_map(|r| &r.scope_logs).map(|s| s.log_records.len()).sum();
+        let records: usize = req
+            .resource_logs
+            .iter()
+            .flat_map(|r| &r.scope_logs)
+            .map(|s| s.log_records.len())
+            .sum();
         assert_eq!(records, 11);
     }
 
@@ -102,13 +119,22 @@ mod tests {
     fn protobuf_round_trip_of_real_codex_export() {
         let req = decode_logs(CODEX_JSON.as_bytes(), Encoding::Json).expect("decodes");
         let bytes = req.encode_to_vec();
-        assert_eq!(decode_logs(&bytes, Encoding::Protobuf).expect("protobuf decodes"), req);
+        assert_eq!(
+            decode_logs(&bytes, Encoding::Protobuf).expect("protobuf decodes"),
+            req
+        );
     }
 
     #[test]
     fn content_types() {
-        assert_eq!(Encoding::from_content_type(Some("application/json; charset=utf-8")).ok(), Some(Encoding::Json));
-        assert_eq!(Encoding::from_content_type(Some("application/x-protobuf")).ok(), Some(Encoding::Protobuf));
+        assert_eq!(
+            Encoding::from_content_type(Some("application/json; charset=utf-8")).ok(),
+            Some(Encoding::Json)
+        );
+        assert_eq!(
+            Encoding::from_content_type(Some("application/x-protobuf")).ok(),
+            Some(Encoding::Protobuf)
+        );
         let err = Encoding::from_content_type(Some("text/plain")).unwrap_err();
         assert!(err.to_string().contains("text/plain"));
     }
@@ -118,10 +144,22 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&[7u8; 10_000]).expect("write");
         let body = gz.finish().expect("finish");
-        assert_eq!(decompress(&body, Some("gzip"), 10_000).expect("fits").len(), 10_000);
-        assert!(matches!(decompress(&body, Some("gzip"), 9_999), Err(IngestError::TooLarge { .. })));
-        assert!(matches!(decompress(b"not gzip at all", Some("gzip"), 100), Err(IngestError::CorruptGzip(_))));
-        assert!(matches!(decompress(b"x", Some("br"), 100), Err(IngestError::UnsupportedEncoding(_))));
+        assert_eq!(
+            decompress(&body, Some("gzip"), 10_000).expect("fits").len(),
+            10_000
+        );
+        assert!(matches!(
+            decompress(&body, Some("gzip"), 9_999),
+            Err(IngestError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            decompress(b"not gzip at all", Some("gzip"), 100),
+            Err(IngestError::CorruptGzip(_))
+        ));
+        assert!(matches!(
+            decompress(b"x", Some("br"), 100),
+            Err(IngestError::UnsupportedEncoding(_))
+        ));
     }
 
     #[test]

@@ -34,7 +34,11 @@ const MAX_REASONS: usize = 5;
 
 impl Ingestor {
     pub fn new(store: Arc<dyn steward_store::Store>, queue: WriteQueue, rate_card: Arc<RateCard>) -> Self {
-        Ingestor { resolver: Resolver::new(store), queue, rate_card }
+        Ingestor {
+            resolver: Resolver::new(store),
+            queue,
+            rate_card,
+        }
     }
 
     pub fn queue(&self) -> &WriteQueue {
@@ -60,14 +64,19 @@ impl Ingestor {
         }
         let accepted = events.len() as u64;
         self.queue.write(events).await?;
-        metrics::counter!("steward_ingest_records_total", "signal" => "logs", "outcome" => "accepted").increment(accepted);
+        metrics::counter!("steward_ingest_records_total", "signal" => "logs", "outcome" => "accepted")
+            .increment(accepted);
         metrics::counter!("steward_ingest_records_total", "signal" => "logs", "outcome" => "rejected")
             .increment(rejections.len() as u64);
-        metrics::counter!("steward_ingest_records_total", "signal" => "logs", "outcome" => "unknown_event").increment(unknown);
+        metrics::counter!("steward_ingest_records_total", "signal" => "logs", "outcome" => "unknown_event")
+            .increment(unknown);
         let mut message = String::new();
         if !rejections.is_empty() {
-            let reasons: Vec<String> =
-                rejections.iter().take(MAX_REASONS).map(|r| format!("record {}: {}", r.index, r.reason)).collect();
+            let reasons: Vec<String> = rejections
+                .iter()
+                .take(MAX_REASONS)
+                .map(|r| format!("record {}: {}", r.index, r.reason))
+                .collect();
             message = format!("{} record(s) rejected: {}", rejections.len(), reasons.join("; "));
             if rejections.len() > MAX_REASONS {
                 message.push_str("; ...");
@@ -76,22 +85,39 @@ impl Ingestor {
         // Unknown event names are not reported back as a warning: Codex sends one such record
         // (its metrics-flush log line) in every export, and clients would log it each time.
         // They are visible in `steward_ingest_records_total{outcome="unknown_event"}`.
-        Ok(LogsOutcome { accepted, rejected: rejections.len() as u64, unknown, message })
+        Ok(LogsOutcome {
+            accepted,
+            rejected: rejections.len() as u64,
+            unknown,
+            message,
+        })
     }
 }
 
 /// Traces are accepted and validated (decoding is the validation); Codex's spans duplicate
 /// what its log events already say, so nothing is stored from them yet.
 pub fn accept_traces(request: &ExportTraceServiceRequest) -> u64 {
-    let spans: usize = request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
-    metrics::counter!("steward_ingest_records_total", "signal" => "traces", "outcome" => "accepted").increment(spans as u64);
+    let spans: usize = request
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len())
+        .sum();
+    metrics::counter!("steward_ingest_records_total", "signal" => "traces", "outcome" => "accepted")
+        .increment(spans as u64);
     spans as u64
 }
 
 /// Metrics are accepted and validated; usage figures come from log events, which carry the
 /// user and thread that Codex's metric points lack.
 pub fn accept_metrics(request: &ExportMetricsServiceRequest) -> u64 {
-    let points: usize = request.resource_metrics.iter().flat_map(|r| &r.scope_metrics).map(|s| s.metrics.len()).sum();
-    metrics::counter!("steward_ingest_records_total", "signal" => "metrics", "outcome" => "accepted").increment(points as u64);
+    let points: usize = request
+        .resource_metrics
+        .iter()
+        .flat_map(|r| &r.scope_metrics)
+        .map(|s| s.metrics.len())
+        .sum();
+    metrics::counter!("steward_ingest_records_total", "signal" => "metrics", "outcome" => "accepted")
+        .increment(points as u64);
     points as u64
 }

@@ -26,7 +26,10 @@ pub struct QueueConfig {
 
 impl Default for QueueConfig {
     fn default() -> Self {
-        QueueConfig { capacity: 256, max_group_events: 16_384 }
+        QueueConfig {
+            capacity: 256,
+            max_group_events: 16_384,
+        }
     }
 }
 
@@ -64,14 +67,18 @@ impl WriteQueue {
         let (done, wait) = oneshot::channel();
         self.tx.try_send(Job { events, done }).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => IngestError::QueueFull,
-            mpsc::error::TrySendError::Closed(_) => IngestError::Store(StoreError::Unavailable("writer stopped".into())),
+            mpsc::error::TrySendError::Closed(_) => {
+                IngestError::Store(StoreError::Unavailable("writer stopped".into()))
+            }
         })?;
         let depth = self.depth.fetch_add(1, Ordering::Relaxed) + 1;
         metrics::gauge!("steward_ingest_queue_depth").set(depth as f64);
         match wait.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(IngestError::Store(StoreError::Unavailable(message))),
-            Err(_) => Err(IngestError::Store(StoreError::Unavailable("writer stopped".into()))),
+            Err(_) => Err(IngestError::Store(StoreError::Unavailable(
+                "writer stopped".into(),
+            ))),
         }
     }
 }
@@ -178,8 +185,14 @@ mod tests {
         async fn insert_events(&self, events: &[NormalizedEvent]) -> StoreResult<InsertOutcome> {
             let permit = self.gate.acquire().await.map_err(StoreError::other)?;
             permit.forget();
-            self.committed.lock().map_err(StoreError::other)?.push(events.len());
-            Ok(InsertOutcome { inserted: events.len() as u64, duplicates: 0 })
+            self.committed
+                .lock()
+                .map_err(StoreError::other)?
+                .push(events.len());
+            Ok(InsertOutcome {
+                inserted: events.len() as u64,
+                duplicates: 0,
+            })
         }
         async fn count_events(&self, _: &str) -> StoreResult<u64> {
             unused()
@@ -212,8 +225,17 @@ mod tests {
 
     #[tokio::test]
     async fn full_queue_refuses_at_once_and_accepted_batches_commit_before_returning() {
-        let store = Arc::new(GatedStore { gate: Semaphore::new(0), committed: Mutex::new(Vec::new()) });
-        let (queue, writer) = WriteQueue::start(store.clone(), QueueConfig { capacity: 1, max_group_events: 1000 });
+        let store = Arc::new(GatedStore {
+            gate: Semaphore::new(0),
+            committed: Mutex::new(Vec::new()),
+        });
+        let (queue, writer) = WriteQueue::start(
+            store.clone(),
+            QueueConfig {
+                capacity: 1,
+                max_group_events: 1000,
+            },
+        );
         // First batch: taken by the writer, which blocks in insert_events.
         let q1 = queue.clone();
         let first = tokio::spawn(async move { q1.write(events(2)).await });
@@ -227,13 +249,21 @@ mod tests {
             tokio::task::yield_now().await;
         }
         // Third batch: the queue is full, refused immediately.
-        assert!(matches!(queue.write(events(1)).await, Err(IngestError::QueueFull)));
+        assert!(matches!(
+            queue.write(events(1)).await,
+            Err(IngestError::QueueFull)
+        ));
         assert!(!first.is_finished(), "nothing is acknowledged before its commit");
         store.gate.add_permits(2);
         first.await.expect("join").expect("first committed");
         second.await.expect("join").expect("second committed");
-        assert_eq!(store.committed.lock().map(|c| c.clone()).unwrap_or_default(), vec![2, 3]);
+        assert_eq!(
+            store.committed.lock().map(|c| c.clone()).unwrap_or_default(),
+            vec![2, 3]
+        );
         drop(queue);
-        writer.await.expect("writer drains and stops when every handle is gone");
+        writer
+            .await
+            .expect("writer drains and stops when every handle is gone");
     }
 }

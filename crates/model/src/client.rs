@@ -9,7 +9,9 @@ pub const UNKNOWN_CLIENT: &str = "CODEX_UNKNOWN_DEFAULT";
 /// Maps a Codex originator (log attribute `originator`, else resource `service.name`) to the
 /// Analytics API `client_id`. Unknown or missing originators map to `CODEX_UNKNOWN_DEFAULT`.
 pub fn client_id_for(originator: Option<&str>) -> &'static str {
-    let Some(raw) = originator else { return UNKNOWN_CLIENT };
+    let Some(raw) = originator else {
+        return UNKNOWN_CLIENT;
+    };
     match raw.trim().to_ascii_lowercase().as_str() {
         "codex_cli_rs" | "codex-tui" | "codex_tui" | "codex_cli" => "CODEX_CLI",
         "codex_exec" => "CODEX_SERVICE_EXEC",
@@ -66,7 +68,14 @@ mod tests {
 
     #[test]
     fn every_mapped_value_is_listed() {
-        for o in ["codex_cli_rs", "codex_exec", "codex_vscode", "codex_sdk_ts", "codex desktop", "x"] {
+        for o in [
+            "codex_cli_rs",
+            "codex_exec",
+            "codex_vscode",
+            "codex_sdk_ts",
+            "codex desktop",
+            "x",
+        ] {
             assert!(KNOWN_CLIENTS.contains(&client_id_for(Some(o))));
         }
     }

@@ -72,7 +72,12 @@ impl RateCard {
             .get(&file.default_model)
             .copied()
             .ok_or_else(|| invalid("default_model", "must name a model listed under [models]"))?;
-        Ok(RateCard { version: file.version, default_model: file.default_model, models: file.models, default_rate })
+        Ok(RateCard {
+            version: file.version,
+            default_model: file.default_model,
+            models: file.models,
+            default_rate,
+        })
     }
 }
 
@@ -82,13 +87,26 @@ impl RateCardFile {
             return Err(invalid("version", "must not be empty"));
         }
         if !self.models.contains_key(&self.default_model) {
-            return Err(invalid("default_model", "must name a model listed under [models]"));
+            return Err(invalid(
+                "default_model",
+                "must name a model listed under [models]",
+            ));
         }
         for (name, rate) in &self.models {
-            for (kind, per) in [("usd_per_million", rate.usd_per_million), ("credits_per_million", rate.credits_per_million)] {
-                for (field, value) in [("input", per.input), ("cached_input", per.cached_input), ("output", per.output)] {
+            for (kind, per) in [
+                ("usd_per_million", rate.usd_per_million),
+                ("credits_per_million", rate.credits_per_million),
+            ] {
+                for (field, value) in [
+                    ("input", per.input),
+                    ("cached_input", per.cached_input),
+                    ("output", per.output),
+                ] {
                     if !value.is_finite() || value < 0.0 {
-                        return Err(invalid(&format!("models.\"{name}\".{kind}.{field}"), "must be a non-negative number"));
+                        return Err(invalid(
+                            &format!("models.\"{name}\".{kind}.{field}"),
+                            "must be a non-negative number",
+                        ));
                     }
                 }
             }
@@ -100,7 +118,9 @@ impl RateCardFile {
 impl RateCard {
     /// The rate for `model`, falling back to the default model's rate for unlisted models.
     pub fn rate_for(&self, model: Option<&str>) -> &ModelRate {
-        model.and_then(|m| self.models.get(m)).unwrap_or(&self.default_rate)
+        model
+            .and_then(|m| self.models.get(m))
+            .unwrap_or(&self.default_rate)
     }
 
     /// Prices one response's usage. Cached input is charged at the cached rate and only once;
@@ -117,12 +137,17 @@ impl RateCard {
 fn micro(usage: &TokenUsage, per: &PerMillion) -> i64 {
     // tokens * (units per 1M tokens) / 1M * 1M micro-units = tokens * units-per-million.
     let cached = usage.cached_input.min(usage.input).max(0) as f64;
-    let value = usage.uncached_input() as f64 * per.input + cached * per.cached_input + usage.output.max(0) as f64 * per.output;
+    let value = usage.uncached_input() as f64 * per.input
+        + cached * per.cached_input
+        + usage.output.max(0) as f64 * per.output;
     value.round() as i64
 }
 
 fn invalid(field: &str, message: &str) -> RateCardError {
-    RateCardError::Invalid { field: field.to_owned(), message: message.to_owned() }
+    RateCardError::Invalid {
+        field: field.to_owned(),
+        message: message.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -136,7 +161,13 @@ mod tests {
     /// Golden: 1M uncached input + 1M cached + 1M output (of which 0.5M reasoning) on gpt-5-codex.
     #[test]
     fn golden_price_gpt5_codex() {
-        let usage = TokenUsage { input: 2_000_000, cached_input: 1_000_000, output: 1_000_000, reasoning_output: 500_000, total: 3_000_000 };
+        let usage = TokenUsage {
+            input: 2_000_000,
+            cached_input: 1_000_000,
+            output: 1_000_000,
+            reasoning_output: 500_000,
+            total: 3_000_000,
+        };
         let p = card().price(Some("gpt-5-codex"), &usage);
         // USD: 1.25 + 0.125 + 10.0 = 11.375
         assert_eq!(p.usd_micro, 11_375_000);
@@ -147,7 +178,11 @@ mod tests {
     /// The classic bug: billing cached tokens at the full input rate as well as the cached rate.
     #[test]
     fn cached_tokens_are_not_billed_twice() {
-        let all_cached = TokenUsage { input: 1_000_000, cached_input: 1_000_000, ..Default::default() };
+        let all_cached = TokenUsage {
+            input: 1_000_000,
+            cached_input: 1_000_000,
+            ..Default::default()
+        };
         let p = card().price(Some("gpt-5-codex"), &all_cached);
         assert_eq!(p.usd_micro, 125_000, "only the cached rate applies");
     }
@@ -155,8 +190,15 @@ mod tests {
     /// The other classic bug: adding reasoning tokens on top of output tokens.
     #[test]
     fn reasoning_tokens_are_not_billed_twice() {
-        let with_reasoning = TokenUsage { output: 1_000_000, reasoning_output: 1_000_000, ..Default::default() };
-        let without = TokenUsage { output: 1_000_000, ..Default::default() };
+        let with_reasoning = TokenUsage {
+            output: 1_000_000,
+            reasoning_output: 1_000_000,
+            ..Default::default()
+        };
+        let without = TokenUsage {
+            output: 1_000_000,
+            ..Default::default()
+        };
         let card = card();
         assert_eq!(card.price(None, &with_reasoning), card.price(None, &without));
         assert_eq!(card.price(None, &with_reasoning).usd_micro, 10_000_000);
@@ -164,9 +206,16 @@ mod tests {
 
     #[test]
     fn unknown_model_uses_default_rate() {
-        let u = TokenUsage { input: 1000, output: 1000, ..Default::default() };
+        let u = TokenUsage {
+            input: 1000,
+            output: 1000,
+            ..Default::default()
+        };
         let card = card();
-        assert_eq!(card.price(Some("brand-new-model"), &u), card.price(Some("gpt-5-codex"), &u));
+        assert_eq!(
+            card.price(Some("brand-new-model"), &u),
+            card.price(Some("gpt-5-codex"), &u)
+        );
     }
 
     #[test]

@@ -18,7 +18,9 @@ pub fn week_start(unix_secs: i64) -> i64 {
 
 /// Parses an RFC 3339 timestamp (Codex's `event.timestamp`) into Unix milliseconds.
 pub fn parse_rfc3339_ms(value: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(value.trim()).ok().map(|t| t.timestamp_millis())
+    chrono::DateTime::parse_from_rfc3339(value.trim())
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 #[cfg(test)]
@@ -42,7 +44,10 @@ mod tests {
 
     #[test]
     fn parses_codex_timestamps() {
-        assert_eq!(parse_rfc3339_ms("2026-11-20T22:04:13.522Z"), Some(1_795_212_253_522));
+        assert_eq!(
+            parse_rfc3339_ms("2026-11-20T22:04:13.522Z"),
+            Some(1_795_212_253_522)
+        );
         assert_eq!(parse_rfc3339_ms("yesterday"), None);
     }
 }

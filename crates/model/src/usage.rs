@@ -42,14 +42,24 @@ mod tests {
 
     #[test]
     fn cached_is_inside_input() {
-        let u = TokenUsage { input: 1200, cached_input: 200, output: 30, reasoning_output: 10, total: 1230 };
+        let u = TokenUsage {
+            input: 1200,
+            cached_input: 200,
+            output: 30,
+            reasoning_output: 10,
+            total: 1230,
+        };
         assert_eq!(u.uncached_input(), 1000);
         assert_eq!(u.text_total(), 1230);
     }
 
     #[test]
     fn cached_larger_than_input_never_goes_negative() {
-        let u = TokenUsage { input: 5, cached_input: 9, ..Default::default() };
+        let u = TokenUsage {
+            input: 5,
+            cached_input: 9,
+            ..Default::default()
+        };
         assert_eq!(u.uncached_input(), 0);
     }
 }

@@ -181,15 +181,24 @@ async fn thread_counts(
     );
     let stmt = c.prepare_cached(&sql).await.map_err(map_err)?;
     let grain = s.grain;
-    let params: [&(dyn ToSql + Sync); 6] =
-        [&q.workspace_id, &grain, &r.first.bucket_start, &r.first.user_id, &r.last.bucket_start, &r.last.user_id];
+    let params: [&(dyn ToSql + Sync); 6] = [
+        &q.workspace_id,
+        &grain,
+        &r.first.bucket_start,
+        &r.first.user_id,
+        &r.last.bucket_start,
+        &r.last.user_id,
+    ];
     let rows = c.query(&stmt, &params).await.map_err(map_err)?;
     Ok(rows
         .iter()
         .map(|row| {
             let client: String = row.get(2);
             ThreadCount {
-                key: UsageKey { bucket_start: row.get(0), user_id: row.get(1) },
+                key: UsageKey {
+                    bucket_start: row.get(0),
+                    user_id: row.get(1),
+                },
                 client_id: (client != ALL_CLIENTS).then_some(client),
                 threads: row.get(3),
             }

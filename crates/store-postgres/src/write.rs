@@ -133,10 +133,17 @@ async fn attempt_insert(
     // The workspace is part of the key bytes: equal dedup keys in two workspaces are two events.
     let times: Vec<i64> = events.iter().map(|(_, e)| e.timestamp_ms).collect();
     let keys: Vec<&[u8]> = events.iter().map(|(k, _)| &k[..]).collect();
-    let claimed: HashSet<Vec<u8>> =
-        tx.query(&claim, &[&times, &keys]).await?.iter().map(|r| r.get::<_, Vec<u8>>(0)).collect();
-    let inserted: Vec<&NormalizedEvent> =
-        events.iter().filter(|(k, _)| claimed.contains(&k[..])).map(|(_, e)| *e).collect();
+    let claimed: HashSet<Vec<u8>> = tx
+        .query(&claim, &[&times, &keys])
+        .await?
+        .iter()
+        .map(|r| r.get::<_, Vec<u8>>(0))
+        .collect();
+    let inserted: Vec<&NormalizedEvent> = events
+        .iter()
+        .filter(|(k, _)| claimed.contains(&k[..]))
+        .map(|(_, e)| *e)
+        .collect();
     if !inserted.is_empty() {
         let cols = EventColumns::of(&inserted);
         let received = now_ms();
@@ -345,7 +352,14 @@ impl<'a> SeenColumns<'a> {
     }
 
     fn params(&self) -> [&(dyn ToSql + Sync); 6] {
-        [&self.workspace_id, &self.grain, &self.bucket, &self.user_id, &self.client_id, &self.thread_id]
+        [
+            &self.workspace_id,
+            &self.grain,
+            &self.bucket,
+            &self.user_id,
+            &self.client_id,
+            &self.thread_id,
+        ]
     }
 }
 
@@ -372,6 +386,13 @@ impl<'a> CountColumns<'a> {
     }
 
     fn params(&self) -> [&(dyn ToSql + Sync); 6] {
-        [&self.workspace_id, &self.grain, &self.bucket, &self.user_id, &self.client_id, &self.threads]
+        [
+            &self.workspace_id,
+            &self.grain,
+            &self.bucket,
+            &self.user_id,
+            &self.client_id,
+            &self.threads,
+        ]
     }
 }

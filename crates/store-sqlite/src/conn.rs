@@ -8,10 +8,12 @@ use steward_store::{StoreError, StoreResult};
 use tokio::sync::Semaphore;
 
 pub fn open(path: &Path) -> StoreResult<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags =
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(map_err)?;
     // busy_timeout: admin commands in another process may hold the write lock briefly.
-    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(map_err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(map_err)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
@@ -46,7 +48,11 @@ pub struct Pool {
 impl Pool {
     pub fn new(writer: Connection, readers: Vec<Connection>) -> Self {
         let n = readers.len();
-        Pool { writer: Mutex::new(writer), readers: Mutex::new(readers), reader_permits: Semaphore::new(n) }
+        Pool {
+            writer: Mutex::new(writer),
+            readers: Mutex::new(readers),
+            reader_permits: Semaphore::new(n),
+        }
     }
 
     pub async fn read<T, F>(self: std::sync::Arc<Self>, f: F) -> StoreResult<T>
@@ -58,7 +64,9 @@ impl Pool {
         let pool = self.clone();
         let result = tokio::task::spawn_blocking(move || {
             let conn = pool.readers.lock().map_err(StoreError::other)?.pop();
-            let Some(conn) = conn else { return Err(StoreError::other("reader pool exhausted")) };
+            let Some(conn) = conn else {
+                return Err(StoreError::other("reader pool exhausted"));
+            };
             let result = f(&conn);
             pool.readers.lock().map_err(StoreError::other)?.push(conn);
             result

@@ -41,12 +41,16 @@ impl SqliteStore {
             migrate::apply(&mut writer)?;
             // Refresh planner statistics where they are stale (cheap; SQLite decides what to do).
             writer.execute_batch("PRAGMA optimize;").map_err(conn::map_err)?;
-            let readers = (0..READERS).map(|_| conn::open(&path)).collect::<StoreResult<Vec<_>>>()?;
+            let readers = (0..READERS)
+                .map(|_| conn::open(&path))
+                .collect::<StoreResult<Vec<_>>>()?;
             Ok(Pool::new(writer, readers))
         })
         .await
         .map_err(StoreError::other)??;
-        Ok(SqliteStore { inner: Arc::new(pool) })
+        Ok(SqliteStore {
+            inner: Arc::new(pool),
+        })
     }
 
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
@@ -75,12 +79,14 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(conn::map_err)).await
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(conn::map_err))
+            .await
     }
 
     async fn ensure_default_workspace(&self, name: &str) -> StoreResult<Workspace> {
         let name = name.to_owned();
-        self.write(move |c| principals::ensure_default_workspace(c, &name)).await
+        self.write(move |c| principals::ensure_default_workspace(c, &name))
+            .await
     }
 
     async fn list_workspaces(&self) -> StoreResult<Vec<Workspace>> {
@@ -94,7 +100,8 @@ impl Store for SqliteStore {
 
     async fn create_workspace(&self, name: &str) -> StoreResult<Workspace> {
         let name = name.to_owned();
-        self.write(move |c| principals::create_workspace(c, &name, false)).await
+        self.write(move |c| principals::create_workspace(c, &name, false))
+            .await
     }
 
     async fn upsert_user(&self, new: &NewUser) -> StoreResult<User> {
@@ -104,7 +111,8 @@ impl Store for SqliteStore {
 
     async fn find_user_by_email(&self, workspace_id: &str, email: &str) -> StoreResult<Option<User>> {
         let (ws, email) = (workspace_id.to_owned(), email.to_owned());
-        self.read(move |c| principals::find_user_by_email(c, &ws, &email)).await
+        self.read(move |c| principals::find_user_by_email(c, &ws, &email))
+            .await
     }
 
     async fn list_users(&self, workspace_id: &str) -> StoreResult<Vec<User>> {
@@ -119,7 +127,8 @@ impl Store for SqliteStore {
 
     async fn find_credential_by_hash(&self, secret_hash: &str) -> StoreResult<Option<Credential>> {
         let hash = secret_hash.to_owned();
-        self.read(move |c| principals::find_credential_by_hash(c, &hash)).await
+        self.read(move |c| principals::find_credential_by_hash(c, &hash))
+            .await
     }
 
     async fn list_credentials(&self, workspace_id: &str) -> StoreResult<Vec<Credential>> {
@@ -135,9 +144,11 @@ impl Store for SqliteStore {
     async fn count_events(&self, workspace_id: &str) -> StoreResult<u64> {
         let ws = workspace_id.to_owned();
         self.read(move |c| {
-            c.query_row("SELECT COUNT(*) FROM events WHERE workspace_id = ?1", [ws], |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
-                .map_err(conn::map_err)
+            c.query_row("SELECT COUNT(*) FROM events WHERE workspace_id = ?1", [ws], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .map_err(conn::map_err)
         })
         .await
     }

@@ -10,14 +10,20 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migr
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {
     // IMMEDIATE takes the write lock up front, so two processes starting at once serialise here.
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(map_err)?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)",
     )
     .map_err(map_err)?;
     let current: i64 = tx
-        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
         .map_err(map_err)?;
     for (version, name, sql) in MIGRATIONS {
         if *version <= current {

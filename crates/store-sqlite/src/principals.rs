@@ -40,9 +40,13 @@ fn credential(r: &Row<'_>) -> rusqlite::Result<Credential> {
     let user_id: Option<String> = r.get(4)?;
     let scopes: String = r.get(5)?;
     let kind = match kind.as_str() {
-        "user_ingest" => CredentialKind::UserIngest { user_id: user_id.unwrap_or_default() },
+        "user_ingest" => CredentialKind::UserIngest {
+            user_id: user_id.unwrap_or_default(),
+        },
         "workspace_ingest" => CredentialKind::WorkspaceIngest,
-        _ => CredentialKind::ApiKey { scopes: scopes.split_whitespace().filter_map(ApiScope::parse).collect() },
+        _ => CredentialKind::ApiKey {
+            scopes: scopes.split_whitespace().filter_map(ApiScope::parse).collect(),
+        },
     };
     Ok(Credential {
         id: r.get(0)?,
@@ -57,7 +61,11 @@ fn credential(r: &Row<'_>) -> rusqlite::Result<Credential> {
 
 pub fn ensure_default_workspace(c: &mut Connection, name: &str) -> StoreResult<Workspace> {
     let existing = c
-        .query_row(&format!("SELECT {WORKSPACE_COLS} FROM workspaces WHERE is_default = 1"), [], workspace)
+        .query_row(
+            &format!("SELECT {WORKSPACE_COLS} FROM workspaces WHERE is_default = 1"),
+            [],
+            workspace,
+        )
         .optional()
         .map_err(map_err)?;
     if let Some(ws) = existing {
@@ -71,8 +79,12 @@ pub fn ensure_default_workspace(c: &mut Connection, name: &str) -> StoreResult<W
         params![ids::workspace_id(), name, now_ms()],
     )
     .map_err(map_err)?;
-    c.query_row(&format!("SELECT {WORKSPACE_COLS} FROM workspaces WHERE is_default = 1"), [], workspace)
-        .map_err(map_err)
+    c.query_row(
+        &format!("SELECT {WORKSPACE_COLS} FROM workspaces WHERE is_default = 1"),
+        [],
+        workspace,
+    )
+    .map_err(map_err)
 }
 
 pub fn create_workspace(c: &mut Connection, name: &str, is_default: bool) -> StoreResult<Workspace> {
@@ -87,16 +99,22 @@ pub fn create_workspace(c: &mut Connection, name: &str, is_default: bool) -> Sto
 
 pub fn list_workspaces(c: &Connection) -> StoreResult<Vec<Workspace>> {
     let mut stmt = c
-        .prepare_cached(&format!("SELECT {WORKSPACE_COLS} FROM workspaces ORDER BY created_at_ms, id"))
+        .prepare_cached(&format!(
+            "SELECT {WORKSPACE_COLS} FROM workspaces ORDER BY created_at_ms, id"
+        ))
         .map_err(map_err)?;
     let rows = stmt.query_map([], workspace).map_err(map_err)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
 }
 
 pub fn get_workspace(c: &Connection, id: &str) -> StoreResult<Option<Workspace>> {
-    c.query_row(&format!("SELECT {WORKSPACE_COLS} FROM workspaces WHERE id = ?1"), [id], workspace)
-        .optional()
-        .map_err(map_err)
+    c.query_row(
+        &format!("SELECT {WORKSPACE_COLS} FROM workspaces WHERE id = ?1"),
+        [id],
+        workspace,
+    )
+    .optional()
+    .map_err(map_err)
 }
 
 pub fn upsert_user(c: &mut Connection, new: &NewUser) -> StoreResult<User> {
@@ -139,7 +157,9 @@ pub fn find_user_by_email(c: &Connection, ws: &str, email: &str) -> StoreResult<
 
 pub fn list_users(c: &Connection, ws: &str) -> StoreResult<Vec<User>> {
     let mut stmt = c
-        .prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE workspace_id = ?1 ORDER BY created_at_ms, id"))
+        .prepare_cached(&format!(
+            "SELECT {USER_COLS} FROM users WHERE workspace_id = ?1 ORDER BY created_at_ms, id"
+        ))
         .map_err(map_err)?;
     let rows = stmt.query_map([ws], user).map_err(map_err)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
@@ -149,9 +169,11 @@ pub fn create_credential(c: &mut Connection, new: &NewCredential) -> StoreResult
     let (kind, user_id, scopes) = match &new.kind {
         CredentialKind::UserIngest { user_id } => ("user_ingest", Some(user_id.clone()), String::new()),
         CredentialKind::WorkspaceIngest => ("workspace_ingest", None, String::new()),
-        CredentialKind::ApiKey { scopes } => {
-            ("api_key", None, scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "))
-        }
+        CredentialKind::ApiKey { scopes } => (
+            "api_key",
+            None,
+            scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "),
+        ),
     };
     let id = ids::credential_id();
     c.execute(
@@ -160,8 +182,12 @@ pub fn create_credential(c: &mut Connection, new: &NewCredential) -> StoreResult
         params![id, new.workspace_id, new.name, kind, user_id, scopes, new.prefix, new.secret_hash, now_ms()],
     )
     .map_err(map_err)?;
-    c.query_row(&format!("SELECT {CRED_COLS} FROM credentials WHERE id = ?1"), [&id], credential)
-        .map_err(map_err)
+    c.query_row(
+        &format!("SELECT {CRED_COLS} FROM credentials WHERE id = ?1"),
+        [&id],
+        credential,
+    )
+    .map_err(map_err)
 }
 
 pub fn find_credential_by_hash(c: &Connection, hash: &str) -> StoreResult<Option<Credential>> {
@@ -176,7 +202,9 @@ pub fn find_credential_by_hash(c: &Connection, hash: &str) -> StoreResult<Option
 
 pub fn list_credentials(c: &Connection, ws: &str) -> StoreResult<Vec<Credential>> {
     let mut stmt = c
-        .prepare_cached(&format!("SELECT {CRED_COLS} FROM credentials WHERE workspace_id = ?1 ORDER BY created_at_ms, id"))
+        .prepare_cached(&format!(
+            "SELECT {CRED_COLS} FROM credentials WHERE workspace_id = ?1 ORDER BY created_at_ms, id"
+        ))
         .map_err(map_err)?;
     let rows = stmt.query_map([ws], credential).map_err(map_err)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)

@@ -40,7 +40,12 @@ impl Shape {
             // Workspace rows are `user_id = ''`: a seek on (workspace_id, user_id, day).
             (Grouping::Workspace, _) => "INDEXED BY usage_daily_by_user",
         };
-        Shape { bucket, grain, users, index }
+        Shape {
+            bucket,
+            grain,
+            users,
+            index,
+        }
     }
 }
 
@@ -50,7 +55,10 @@ pub fn usage_rows(c: &Connection, q: &UsageQuery) -> StoreResult<UsageRowsPage> 
     let has_more = keys.len() > q.limit as usize;
     keys.truncate(q.limit as usize);
     let (Some(first), Some(last)) = (keys.first().cloned(), keys.last().cloned()) else {
-        return Ok(UsageRowsPage { rows: Vec::new(), has_more: false });
+        return Ok(UsageRowsPage {
+            rows: Vec::new(),
+            has_more: false,
+        });
     };
     let range = KeyRange { first, last };
     let sums = sums(c, q, &shape, &range)?;
@@ -59,7 +67,10 @@ pub fn usage_rows(c: &Connection, q: &UsageQuery) -> StoreResult<UsageRowsPage> 
         Grouping::User => emails(c, &keys)?,
         Grouping::Workspace => HashMap::new(),
     };
-    Ok(UsageRowsPage { rows: assemble_rows(&keys, sums, threads, &emails), has_more })
+    Ok(UsageRowsPage {
+        rows: assemble_rows(&keys, sums, threads, &emails),
+        has_more,
+    })
 }
 
 struct KeyRange {
@@ -86,8 +97,20 @@ fn page_keys(c: &Connection, q: &UsageQuery, s: &Shape) -> StoreResult<Vec<Usage
     let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
     let rows = stmt
         .query_map(
-            rusqlite::params![q.workspace_id, lower, q.end_day, after_bucket, after_user, q.limit as i64 + 1],
-            |r| Ok(UsageKey { bucket_start: r.get(0)?, user_id: r.get(1)? }),
+            rusqlite::params![
+                q.workspace_id,
+                lower,
+                q.end_day,
+                after_bucket,
+                after_user,
+                q.limit as i64 + 1
+            ],
+            |r| {
+                Ok(UsageKey {
+                    bucket_start: r.get(0)?,
+                    user_id: r.get(1)?,
+                })
+            },
         )
         .map_err(map_err)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
@@ -128,7 +151,10 @@ fn sums(c: &Connection, q: &UsageQuery, s: &Shape, r: &KeyRange) -> StoreResult<
     let rows = stmt
         .query_map(params_from_iter(range_params(q, r)), |row| {
             Ok(SumRow {
-                key: UsageKey { bucket_start: row.get(0)?, user_id: row.get(1)? },
+                key: UsageKey {
+                    bucket_start: row.get(0)?,
+                    user_id: row.get(1)?,
+                },
                 client_id: row.get(2)?,
                 model: row.get(3)?,
                 sums: UsageTotals {
@@ -157,11 +183,21 @@ fn thread_counts(c: &Connection, q: &UsageQuery, s: &Shape, r: &KeyRange) -> Sto
     let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
     let rows = stmt
         .query_map(
-            rusqlite::params![q.workspace_id, s.grain, r.first.bucket_start, r.first.user_id, r.last.bucket_start, r.last.user_id],
+            rusqlite::params![
+                q.workspace_id,
+                s.grain,
+                r.first.bucket_start,
+                r.first.user_id,
+                r.last.bucket_start,
+                r.last.user_id
+            ],
             |row| {
                 let client: String = row.get(2)?;
                 Ok(ThreadCount {
-                    key: UsageKey { bucket_start: row.get(0)?, user_id: row.get(1)? },
+                    key: UsageKey {
+                        bucket_start: row.get(0)?,
+                        user_id: row.get(1)?,
+                    },
                     client_id: (client != ALL_CLIENTS).then_some(client),
                     threads: row.get(3)?,
                 })
@@ -182,7 +218,9 @@ fn emails(c: &Connection, keys: &[UsageKey]) -> StoreResult<HashMap<String, Opti
         let sql = format!("SELECT id, email FROM users WHERE id IN ({marks})");
         let mut stmt = c.prepare(&sql).map_err(map_err)?;
         let rows = stmt
-            .query_map(params_from_iter(chunk.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
+            .query_map(params_from_iter(chunk.iter()), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            })
             .map_err(map_err)?;
         for row in rows {
             let (id, email) = row.map_err(map_err)?;

@@ -9,11 +9,15 @@ use crate::conn::map_err;
 use crate::migrate::now_ms;
 
 pub fn insert_events(c: &mut Connection, events: &[NormalizedEvent]) -> StoreResult<InsertOutcome> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+    let tx = c
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(map_err)?;
     let received = now_ms();
     let mut inserted = Vec::with_capacity(events.len());
     {
-        let mut claim = tx.prepare_cached("INSERT INTO event_keys (ts_ms, key) VALUES (?1, ?2) ON CONFLICT DO NOTHING").map_err(map_err)?;
+        let mut claim = tx
+            .prepare_cached("INSERT INTO event_keys (ts_ms, key) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
+            .map_err(map_err)?;
         let mut stmt = tx
             .prepare_cached(
                 "INSERT INTO events (workspace_id, dedup_key, user_id, source, event_name, kind, thread_id, ts_ms,
@@ -25,7 +29,11 @@ pub fn insert_events(c: &mut Connection, events: &[NormalizedEvent]) -> StoreRes
         for e in events {
             // Claiming the key first decides "new or duplicate" with one small-index insert.
             let key = event_key_bytes(&e.workspace_id, &e.dedup_key);
-            if claim.execute(params![e.timestamp_ms, &key[..]]).map_err(map_err)? == 0 {
+            if claim
+                .execute(params![e.timestamp_ms, &key[..]])
+                .map_err(map_err)?
+                == 0
+            {
                 continue;
             }
             let u = e.kind.usage();
@@ -59,7 +67,10 @@ pub fn insert_events(c: &mut Connection, events: &[NormalizedEvent]) -> StoreRes
     apply_rollups(&tx, &delta)?;
     tx.commit().map_err(map_err)?;
     let n = inserted.len() as u64;
-    Ok(InsertOutcome { inserted: n, duplicates: events.len() as u64 - n })
+    Ok(InsertOutcome {
+        inserted: n,
+        duplicates: events.len() as u64 - n,
+    })
 }
 
 fn apply_rollups(tx: &rusqlite::Transaction<'_>, delta: &RollupDelta) -> StoreResult<()> {
@@ -110,7 +121,18 @@ fn apply_rollups(tx: &rusqlite::Transaction<'_>, delta: &RollupDelta) -> StoreRe
     let mut newly_seen = Vec::new();
     for t in &delta.thread_seen {
         let c = &t.counter;
-        if seen.execute(params![c.workspace_id, c.grain, c.bucket, c.user_id, c.client_id, t.thread_id]).map_err(map_err)? == 1 {
+        if seen
+            .execute(params![
+                c.workspace_id,
+                c.grain,
+                c.bucket,
+                c.user_id,
+                c.client_id,
+                t.thread_id
+            ])
+            .map_err(map_err)?
+            == 1
+        {
             newly_seen.push(t);
         }
     }
@@ -122,7 +144,16 @@ fn apply_rollups(tx: &rusqlite::Transaction<'_>, delta: &RollupDelta) -> StoreRe
         )
         .map_err(map_err)?;
     for (c, n) in RollupDelta::thread_count_increments(newly_seen) {
-        count.execute(params![c.workspace_id, c.grain, c.bucket, c.user_id, c.client_id, n]).map_err(map_err)?;
+        count
+            .execute(params![
+                c.workspace_id,
+                c.grain,
+                c.bucket,
+                c.user_id,
+                c.client_id,
+                n
+            ])
+            .map_err(map_err)?;
     }
     Ok(())
 }

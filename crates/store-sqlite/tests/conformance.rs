@@ -7,7 +7,9 @@ use steward_store_sqlite::SqliteStore;
 
 async fn fresh() -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&dir.path().join("steward.db")).await.expect("open sqlite store");
+    let store = SqliteStore::open(&dir.path().join("steward.db"))
+        .await
+        .expect("open sqlite store");
     (Arc::new(store), Box::new(dir))
 }
 

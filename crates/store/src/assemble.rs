@@ -47,16 +47,25 @@ pub fn assemble_rows(
     let mut clients: BTreeMap<(UsageKey, String), ClientUsage> = BTreeMap::new();
     let mut models: BTreeMap<(UsageKey, String), ModelUsage> = BTreeMap::new();
     for s in sums {
-        let Some(row) = by_key.get_mut(&s.key) else { continue };
+        let Some(row) = by_key.get_mut(&s.key) else {
+            continue;
+        };
         row.totals.add(&s.sums);
         clients
             .entry((s.key.clone(), s.client_id.clone()))
-            .or_insert_with(|| ClientUsage { client_id: s.client_id.clone(), threads: 0, sums: UsageTotals::default() })
+            .or_insert_with(|| ClientUsage {
+                client_id: s.client_id.clone(),
+                threads: 0,
+                sums: UsageTotals::default(),
+            })
             .sums
             .add(&s.sums);
         models
             .entry((s.key.clone(), s.model.clone()))
-            .or_insert_with(|| ModelUsage { model: s.model.clone(), sums: UsageTotals::default() })
+            .or_insert_with(|| ModelUsage {
+                model: s.model.clone(),
+                sums: UsageTotals::default(),
+            })
             .sums
             .add(&s.sums);
     }

@@ -50,7 +50,16 @@ macro_rules! store_conformance_suite {
 
 // Positional on purpose: test tables read best one event per line.
 #[allow(clippy::too_many_arguments)]
-fn event(ws: &str, user: &str, thread: &str, ts_secs: i64, kind: EventKind, client: &str, model: &str, n: u32) -> NormalizedEvent {
+fn event(
+    ws: &str,
+    user: &str,
+    thread: &str,
+    ts_secs: i64,
+    kind: EventKind,
+    client: &str,
+    model: &str,
+    n: u32,
+) -> NormalizedEvent {
     let (credits_micro, usd_micro, version) = match &kind {
         EventKind::ResponseCompleted(u) => (u.input * 10, u.output * 100, "test-1".to_owned()),
         _ => (0, 0, String::new()),
@@ -74,7 +83,13 @@ fn event(ws: &str, user: &str, thread: &str, ts_secs: i64, kind: EventKind, clie
 }
 
 fn tokens(input: i64, cached: i64, output: i64) -> EventKind {
-    EventKind::ResponseCompleted(TokenUsage { input, cached_input: cached, output, reasoning_output: output / 2, total: input + output })
+    EventKind::ResponseCompleted(TokenUsage {
+        input,
+        cached_input: cached,
+        output,
+        reasoning_output: output / 2,
+        total: input + output,
+    })
 }
 
 async fn user(store: &Arc<dyn Store>, ws: &str, email: &str) -> String {
@@ -90,21 +105,41 @@ async fn user(store: &Arc<dyn Store>, ws: &str, email: &str) -> String {
 }
 
 fn query(ws: &str, start: i64, end: i64, bucket: Bucket, grouping: Grouping, limit: u32) -> UsageQuery {
-    UsageQuery { workspace_id: ws.to_owned(), start_day: start, end_day: end, bucket, grouping, limit, after: None }
+    UsageQuery {
+        workspace_id: ws.to_owned(),
+        start_day: start,
+        end_day: end,
+        bucket,
+        grouping,
+        limit,
+        after: None,
+    }
 }
 
 pub async fn default_workspace_is_created_once(fixture: Fixture) {
     let store = fixture.0;
-    let (a, b) = tokio::join!(store.ensure_default_workspace("Default"), store.ensure_default_workspace("Other"));
+    let (a, b) = tokio::join!(
+        store.ensure_default_workspace("Default"),
+        store.ensure_default_workspace("Other")
+    );
     let (a, b) = (a.expect("first"), b.expect("second"));
-    assert_eq!(a.id, b.id, "concurrent first starts must agree on one default workspace");
+    assert_eq!(
+        a.id, b.id,
+        "concurrent first starts must agree on one default workspace"
+    );
     assert!(a.is_default);
     let again = store.ensure_default_workspace("Default").await.expect("third");
     assert_eq!(again.id, a.id);
     let all = store.list_workspaces().await.expect("list");
     assert_eq!(all.iter().filter(|w| w.is_default).count(), 1);
-    assert_eq!(store.get_workspace(&a.id).await.expect("get").map(|w| w.id), Some(a.id.clone()));
-    assert_eq!(store.get_workspace("no-such-id").await.expect("get missing"), None);
+    assert_eq!(
+        store.get_workspace(&a.id).await.expect("get").map(|w| w.id),
+        Some(a.id.clone())
+    );
+    assert_eq!(
+        store.get_workspace("no-such-id").await.expect("get missing"),
+        None
+    );
 }
 
 pub async fn users_are_upserted_by_principal_key(fixture: Fixture) {
@@ -114,10 +149,20 @@ pub async fn users_are_upserted_by_principal_key(fixture: Fixture) {
     let second = user(&store, &ws, "dana@example.com").await;
     assert_eq!(first, second);
     assert!(first.starts_with("user-"), "user ids look like OpenAI's: {first}");
-    let found = store.find_user_by_email(&ws, "dana@example.com").await.expect("find").expect("exists");
+    let found = store
+        .find_user_by_email(&ws, "dana@example.com")
+        .await
+        .expect("find")
+        .expect("exists");
     assert_eq!(found.id, first);
     assert_eq!(found.kind, UserKind::Person);
-    assert_eq!(store.find_user_by_email(&ws, "nobody@example.com").await.expect("find"), None);
+    assert_eq!(
+        store
+            .find_user_by_email(&ws, "nobody@example.com")
+            .await
+            .expect("find"),
+        None
+    );
     let host = NewUser {
         workspace_id: ws.clone(),
         email: None,
@@ -138,7 +183,9 @@ pub async fn credentials_are_found_by_hash_only(fixture: Fixture) {
     let key = NewCredential {
         workspace_id: ws.clone(),
         name: "bi".to_owned(),
-        kind: CredentialKind::ApiKey { scopes: vec![ApiScope::AnalyticsRead] },
+        kind: CredentialKind::ApiKey {
+            scopes: vec![ApiScope::AnalyticsRead],
+        },
         prefix: "stw_ak_abcd".to_owned(),
         secret_hash: "a".repeat(64),
     };
@@ -151,14 +198,28 @@ pub async fn credentials_are_found_by_hash_only(fixture: Fixture) {
     };
     let k = store.create_credential(&key).await.expect("key");
     let t = store.create_credential(&token).await.expect("token");
-    let found = store.find_credential_by_hash(&"a".repeat(64)).await.expect("find").expect("exists");
+    let found = store
+        .find_credential_by_hash(&"a".repeat(64))
+        .await
+        .expect("find")
+        .expect("exists");
     assert_eq!(found.id, k.id);
     assert!(found.has_scope(ApiScope::AnalyticsRead));
     assert!(!found.has_scope(ApiScope::ComplianceRead));
-    let found_t = store.find_credential_by_hash(&"b".repeat(64)).await.expect("find").expect("exists");
+    let found_t = store
+        .find_credential_by_hash(&"b".repeat(64))
+        .await
+        .expect("find")
+        .expect("exists");
     assert_eq!(found_t.id, t.id);
     assert_eq!(found_t.kind, CredentialKind::UserIngest { user_id: uid });
-    assert_eq!(store.find_credential_by_hash(&"c".repeat(64)).await.expect("find"), None);
+    assert_eq!(
+        store
+            .find_credential_by_hash(&"c".repeat(64))
+            .await
+            .expect("find"),
+        None
+    );
     assert_eq!(store.list_credentials(&ws).await.expect("list").len(), 2);
 }
 
@@ -167,8 +228,26 @@ pub async fn inserting_events_is_idempotent(fixture: Fixture) {
     let ws = store.ensure_default_workspace("Default").await.expect("ws").id;
     let u = user(&store, &ws, "a@example.com").await;
     let batch = vec![
-        event(&ws, &u, "t1", MONDAY + 100, EventKind::UserPrompt, "CODEX_CLI", "gpt-5-codex", 0),
-        event(&ws, &u, "t1", MONDAY + 101, tokens(1000, 200, 50), "CODEX_CLI", "gpt-5-codex", 0),
+        event(
+            &ws,
+            &u,
+            "t1",
+            MONDAY + 100,
+            EventKind::UserPrompt,
+            "CODEX_CLI",
+            "gpt-5-codex",
+            0,
+        ),
+        event(
+            &ws,
+            &u,
+            "t1",
+            MONDAY + 101,
+            tokens(1000, 200, 50),
+            "CODEX_CLI",
+            "gpt-5-codex",
+            0,
+        ),
     ];
     let first = store.insert_events(&batch).await.expect("insert");
     assert_eq!((first.inserted, first.duplicates), (2, 0));
@@ -178,11 +257,23 @@ pub async fn inserting_events_is_idempotent(fixture: Fixture) {
     assert_eq!((again.inserted, again.duplicates), (0, 2));
     // A batch mixing one old and one new event inserts only the new one.
     let mut mixed = batch.clone();
-    mixed.push(event(&ws, &u, "t1", MONDAY + 102, EventKind::UserPrompt, "CODEX_CLI", "gpt-5-codex", 1));
+    mixed.push(event(
+        &ws,
+        &u,
+        "t1",
+        MONDAY + 102,
+        EventKind::UserPrompt,
+        "CODEX_CLI",
+        "gpt-5-codex",
+        1,
+    ));
     let third = store.insert_events(&mixed).await.expect("mixed");
     assert_eq!((third.inserted, third.duplicates), (1, 2));
     let after = store.usage_rows(&q).await.expect("rows");
-    assert_eq!(before.rows[0].totals.input_tokens, after.rows[0].totals.input_tokens);
+    assert_eq!(
+        before.rows[0].totals.input_tokens,
+        after.rows[0].totals.input_tokens
+    );
     assert_eq!(after.rows[0].totals.turns, 2);
     assert_eq!(store.count_events(&ws).await.expect("count"), 3);
 }
@@ -192,15 +283,79 @@ pub async fn per_user_daily_rows_sum_tokens_turns_and_threads(fixture: Fixture) 
     let ws = store.ensure_default_workspace("Default").await.expect("ws").id;
     let u = user(&store, &ws, "a@example.com").await;
     let batch = vec![
-        event(&ws, &u, "t1", MONDAY + 10, EventKind::UserPrompt, "CODEX_CLI", "gpt-5-codex", 0),
-        event(&ws, &u, "t1", MONDAY + 11, tokens(1000, 200, 50), "CODEX_CLI", "gpt-5-codex", 0),
-        event(&ws, &u, "t1", MONDAY + 12, tokens(500, 100, 10), "CODEX_CLI", "gpt-5-codex", 1),
-        event(&ws, &u, "t2", MONDAY + 20, EventKind::UserPrompt, "CODEX_SERVICE_EXEC", "o4-mini", 0),
-        event(&ws, &u, "t2", MONDAY + 21, tokens(300, 0, 30), "CODEX_SERVICE_EXEC", "o4-mini", 0),
-        event(&ws, &u, "t3", MONDAY + 30, EventKind::ConversationStart, "CODEX_CLI", "gpt-5-codex", 0),
+        event(
+            &ws,
+            &u,
+            "t1",
+            MONDAY + 10,
+            EventKind::UserPrompt,
+            "CODEX_CLI",
+            "gpt-5-codex",
+            0,
+        ),
+        event(
+            &ws,
+            &u,
+            "t1",
+            MONDAY + 11,
+            tokens(1000, 200, 50),
+            "CODEX_CLI",
+            "gpt-5-codex",
+            0,
+        ),
+        event(
+            &ws,
+            &u,
+            "t1",
+            MONDAY + 12,
+            tokens(500, 100, 10),
+            "CODEX_CLI",
+            "gpt-5-codex",
+            1,
+        ),
+        event(
+            &ws,
+            &u,
+            "t2",
+            MONDAY + 20,
+            EventKind::UserPrompt,
+            "CODEX_SERVICE_EXEC",
+            "o4-mini",
+            0,
+        ),
+        event(
+            &ws,
+            &u,
+            "t2",
+            MONDAY + 21,
+            tokens(300, 0, 30),
+            "CODEX_SERVICE_EXEC",
+            "o4-mini",
+            0,
+        ),
+        event(
+            &ws,
+            &u,
+            "t3",
+            MONDAY + 30,
+            EventKind::ConversationStart,
+            "CODEX_CLI",
+            "gpt-5-codex",
+            0,
+        ),
     ];
     store.insert_events(&batch).await.expect("insert");
-    let page = store.usage_rows(&query(&ws, MONDAY, MONDAY + DAY, Bucket::Day, Grouping::User, 100)).await.expect("rows");
+    let page = store
+        .usage_rows(&query(
+            &ws,
+            MONDAY,
+            MONDAY + DAY,
+            Bucket::Day,
+            Grouping::User,
+            100,
+        ))
+        .await
+        .expect("rows");
     assert_eq!(page.rows.len(), 1);
     assert!(!page.has_more);
     let row = &page.rows[0];
@@ -214,9 +369,20 @@ pub async fn per_user_daily_rows_sum_tokens_turns_and_threads(fixture: Fixture) 
     assert_eq!(row.totals.output_tokens, 90);
     assert_eq!(row.totals.credits_micro, 18_000);
     assert_eq!(row.totals.usd_micro, 9_000);
-    let clients: Vec<_> = row.clients.iter().map(|c| (c.client_id.as_str(), c.threads, c.sums.turns, c.sums.input_tokens)).collect();
-    assert_eq!(clients, vec![("CODEX_CLI", 1, 1, 1500), ("CODEX_SERVICE_EXEC", 1, 1, 300)]);
-    let models: Vec<_> = row.models.iter().map(|m| (m.model.as_str(), m.sums.output_tokens)).collect();
+    let clients: Vec<_> = row
+        .clients
+        .iter()
+        .map(|c| (c.client_id.as_str(), c.threads, c.sums.turns, c.sums.input_tokens))
+        .collect();
+    assert_eq!(
+        clients,
+        vec![("CODEX_CLI", 1, 1, 1500), ("CODEX_SERVICE_EXEC", 1, 1, 300)]
+    );
+    let models: Vec<_> = row
+        .models
+        .iter()
+        .map(|m| (m.model.as_str(), m.sums.output_tokens))
+        .collect();
     assert_eq!(models, vec![("gpt-5-codex", 60), ("o4-mini", 30)]);
 }
 
@@ -227,16 +393,61 @@ pub async fn week_buckets_count_distinct_threads(fixture: Fixture) {
     let mut batch = Vec::new();
     // One thread resumed on three days of the same week, plus one thread on Tuesday.
     for (i, day) in [0, 2, 4].iter().enumerate() {
-        batch.push(event(&ws, &u, "long", MONDAY + day * DAY + 60, EventKind::UserPrompt, "CODEX_CLI", "m", i as u32));
+        batch.push(event(
+            &ws,
+            &u,
+            "long",
+            MONDAY + day * DAY + 60,
+            EventKind::UserPrompt,
+            "CODEX_CLI",
+            "m",
+            i as u32,
+        ));
     }
-    batch.push(event(&ws, &u, "short", MONDAY + DAY + 60, EventKind::UserPrompt, "CODEX_CLI", "m", 9));
+    batch.push(event(
+        &ws,
+        &u,
+        "short",
+        MONDAY + DAY + 60,
+        EventKind::UserPrompt,
+        "CODEX_CLI",
+        "m",
+        9,
+    ));
     store.insert_events(&batch).await.expect("insert");
-    let days = store.usage_rows(&query(&ws, MONDAY, MONDAY + 7 * DAY, Bucket::Day, Grouping::User, 100)).await.expect("days");
-    assert_eq!(days.rows.iter().map(|r| r.threads).sum::<i64>(), 4, "per day: 1+1+1+1");
-    let weeks = store.usage_rows(&query(&ws, MONDAY, MONDAY + 7 * DAY, Bucket::Week, Grouping::User, 100)).await.expect("weeks");
+    let days = store
+        .usage_rows(&query(
+            &ws,
+            MONDAY,
+            MONDAY + 7 * DAY,
+            Bucket::Day,
+            Grouping::User,
+            100,
+        ))
+        .await
+        .expect("days");
+    assert_eq!(
+        days.rows.iter().map(|r| r.threads).sum::<i64>(),
+        4,
+        "per day: 1+1+1+1"
+    );
+    let weeks = store
+        .usage_rows(&query(
+            &ws,
+            MONDAY,
+            MONDAY + 7 * DAY,
+            Bucket::Week,
+            Grouping::User,
+            100,
+        ))
+        .await
+        .expect("weeks");
     assert_eq!(weeks.rows.len(), 1);
     assert_eq!(weeks.rows[0].key.bucket_start, MONDAY);
-    assert_eq!(weeks.rows[0].threads, 2, "a week counts distinct threads, not a sum of days");
+    assert_eq!(
+        weeks.rows[0].threads, 2,
+        "a week counts distinct threads, not a sum of days"
+    );
     assert_eq!(weeks.rows[0].totals.turns, 4);
     assert_eq!(weeks.rows[0].clients[0].threads, 2);
 }
@@ -248,20 +459,69 @@ pub async fn workspace_grouping_sums_users(fixture: Fixture) {
     let b = user(&store, &ws, "b@example.com").await;
     store
         .insert_events(&[
-            event(&ws, &a, "ta", MONDAY + 1, EventKind::UserPrompt, "CODEX_CLI", "m", 0),
+            event(
+                &ws,
+                &a,
+                "ta",
+                MONDAY + 1,
+                EventKind::UserPrompt,
+                "CODEX_CLI",
+                "m",
+                0,
+            ),
             event(&ws, &a, "ta", MONDAY + 2, tokens(100, 0, 10), "CODEX_CLI", "m", 0),
-            event(&ws, &b, "tb", MONDAY + 3, EventKind::UserPrompt, "CODEX_CLI", "m", 0),
-            event(&ws, &b, "tb", MONDAY + 4, tokens(200, 50, 20), "CODEX_CLI", "m", 0),
-            event(&ws, &b, "tb", MONDAY + DAY + 4, tokens(7, 0, 1), "CODEX_CLI", "m", 1),
+            event(
+                &ws,
+                &b,
+                "tb",
+                MONDAY + 3,
+                EventKind::UserPrompt,
+                "CODEX_CLI",
+                "m",
+                0,
+            ),
+            event(
+                &ws,
+                &b,
+                "tb",
+                MONDAY + 4,
+                tokens(200, 50, 20),
+                "CODEX_CLI",
+                "m",
+                0,
+            ),
+            event(
+                &ws,
+                &b,
+                "tb",
+                MONDAY + DAY + 4,
+                tokens(7, 0, 1),
+                "CODEX_CLI",
+                "m",
+                1,
+            ),
         ])
         .await
         .expect("insert");
-    let page = store.usage_rows(&query(&ws, MONDAY, MONDAY + 2 * DAY, Bucket::Day, Grouping::Workspace, 100)).await.expect("rows");
+    let page = store
+        .usage_rows(&query(
+            &ws,
+            MONDAY,
+            MONDAY + 2 * DAY,
+            Bucket::Day,
+            Grouping::Workspace,
+            100,
+        ))
+        .await
+        .expect("rows");
     assert_eq!(page.rows.len(), 2);
     let first = &page.rows[0];
     assert_eq!(first.key.user_id, "");
     assert_eq!(first.user_email, None);
-    assert_eq!((first.threads, first.totals.turns, first.totals.input_tokens), (2, 2, 300));
+    assert_eq!(
+        (first.threads, first.totals.turns, first.totals.input_tokens),
+        (2, 2, 300)
+    );
     assert_eq!(page.rows[1].totals.input_tokens, 7);
     assert_eq!(page.rows[1].threads, 1);
 }
@@ -276,11 +536,30 @@ pub async fn pages_are_keyset_paginated_without_gaps(fixture: Fixture) {
     let mut batch = Vec::new();
     for day in 0..3 {
         for (i, u) in users.iter().enumerate() {
-            batch.push(event(&ws, u, &format!("t{i}"), MONDAY + day * DAY + 5, tokens(1, 0, 1), "CODEX_CLI", "m", day as u32));
+            batch.push(event(
+                &ws,
+                u,
+                &format!("t{i}"),
+                MONDAY + day * DAY + 5,
+                tokens(1, 0, 1),
+                "CODEX_CLI",
+                "m",
+                day as u32,
+            ));
         }
     }
     store.insert_events(&batch).await.expect("insert");
-    let full = store.usage_rows(&query(&ws, MONDAY, MONDAY + 3 * DAY, Bucket::Day, Grouping::User, 100)).await.expect("full");
+    let full = store
+        .usage_rows(&query(
+            &ws,
+            MONDAY,
+            MONDAY + 3 * DAY,
+            Bucket::Day,
+            Grouping::User,
+            100,
+        ))
+        .await
+        .expect("full");
     assert_eq!(full.rows.len(), 15);
     let keys: Vec<_> = full.rows.iter().map(|r| r.key.clone()).collect();
     let mut sorted = keys.clone();
@@ -296,7 +575,10 @@ pub async fn pages_are_keyset_paginated_without_gaps(fixture: Fixture) {
             break;
         }
         let last = page.rows.last().expect("a page with more has rows").key.clone();
-        q.after = Some(UsageCursor { bucket_start: last.bucket_start, user_id: last.user_id });
+        q.after = Some(UsageCursor {
+            bucket_start: last.bucket_start,
+            user_id: last.user_id,
+        });
     }
     assert_eq!(paged, keys);
 }
@@ -309,12 +591,40 @@ pub async fn window_excludes_outside_days(fixture: Fixture) {
         .insert_events(&[
             event(&ws, &u, "t", MONDAY - 1, tokens(1, 0, 0), "CODEX_CLI", "m", 0),
             event(&ws, &u, "t", MONDAY, tokens(10, 0, 0), "CODEX_CLI", "m", 0),
-            event(&ws, &u, "t", MONDAY + DAY - 1, tokens(100, 0, 0), "CODEX_CLI", "m", 0),
-            event(&ws, &u, "t", MONDAY + DAY, tokens(1000, 0, 0), "CODEX_CLI", "m", 0),
+            event(
+                &ws,
+                &u,
+                "t",
+                MONDAY + DAY - 1,
+                tokens(100, 0, 0),
+                "CODEX_CLI",
+                "m",
+                0,
+            ),
+            event(
+                &ws,
+                &u,
+                "t",
+                MONDAY + DAY,
+                tokens(1000, 0, 0),
+                "CODEX_CLI",
+                "m",
+                0,
+            ),
         ])
         .await
         .expect("insert");
-    let page = store.usage_rows(&query(&ws, MONDAY, MONDAY + DAY, Bucket::Day, Grouping::User, 100)).await.expect("rows");
+    let page = store
+        .usage_rows(&query(
+            &ws,
+            MONDAY,
+            MONDAY + DAY,
+            Bucket::Day,
+            Grouping::User,
+            100,
+        ))
+        .await
+        .expect("rows");
     assert_eq!(page.rows.len(), 1);
     assert_eq!(page.rows[0].totals.input_tokens, 110);
 }
@@ -334,11 +644,36 @@ pub async fn workspaces_are_isolated(fixture: Fixture) {
     store.insert_events(&[e1]).await.expect("insert 1");
     let out = store.insert_events(&[e2]).await.expect("insert 2");
     assert_eq!(out.inserted, 1);
-    let r1 = store.usage_rows(&query(&ws1, MONDAY, MONDAY + DAY, Bucket::Day, Grouping::Workspace, 10)).await.expect("r1");
-    let r2 = store.usage_rows(&query(&ws2, MONDAY, MONDAY + DAY, Bucket::Day, Grouping::Workspace, 10)).await.expect("r2");
+    let r1 = store
+        .usage_rows(&query(
+            &ws1,
+            MONDAY,
+            MONDAY + DAY,
+            Bucket::Day,
+            Grouping::Workspace,
+            10,
+        ))
+        .await
+        .expect("r1");
+    let r2 = store
+        .usage_rows(&query(
+            &ws2,
+            MONDAY,
+            MONDAY + DAY,
+            Bucket::Day,
+            Grouping::Workspace,
+            10,
+        ))
+        .await
+        .expect("r2");
     assert_eq!(r1.rows[0].totals.input_tokens, 5);
     assert_eq!(r2.rows[0].totals.input_tokens, 7);
-    assert!(store.list_users(&ws2).await.expect("users").iter().all(|u| u.workspace_id == ws2));
+    assert!(store
+        .list_users(&ws2)
+        .await
+        .expect("users")
+        .iter()
+        .all(|u| u.workspace_id == ws2));
 }
 
 pub async fn events_without_usage_are_stored_but_not_counted(fixture: Fixture) {
@@ -354,8 +689,14 @@ pub async fn events_without_usage_are_stored_but_not_counted(fixture: Fixture) {
         .expect("insert");
     assert_eq!(out.inserted, 2);
     assert_eq!(store.count_events(&ws).await.expect("count"), 2);
-    let page = store.usage_rows(&query(&ws, MONDAY, MONDAY + DAY, Bucket::Day, Grouping::User, 10)).await.expect("rows");
-    assert!(page.rows.is_empty(), "unknown and non-usage events add no usage row");
+    let page = store
+        .usage_rows(&query(&ws, MONDAY, MONDAY + DAY, Bucket::Day, Grouping::User, 10))
+        .await
+        .expect("rows");
+    assert!(
+        page.rows.is_empty(),
+        "unknown and non-usage events add no usage row"
+    );
 }
 
 pub async fn distinct_threads_hold_across_batches_and_grains(fixture: Fixture) {
@@ -375,19 +716,51 @@ pub async fn distinct_threads_hold_across_batches_and_grains(fixture: Fixture) {
     .into_iter()
     .enumerate()
     {
-        let e = event(&ws, u, thread, MONDAY + day * DAY + 60, EventKind::UserPrompt, client, "m", n as u32);
+        let e = event(
+            &ws,
+            u,
+            thread,
+            MONDAY + day * DAY + 60,
+            EventKind::UserPrompt,
+            client,
+            "m",
+            n as u32,
+        );
         store.insert_events(&[e]).await.expect("insert");
     }
     let q = |bucket, grouping| query(&ws, MONDAY, MONDAY + 7 * DAY, bucket, grouping, 100);
-    let ws_days = store.usage_rows(&q(Bucket::Day, Grouping::Workspace)).await.expect("ws days");
-    assert_eq!(ws_days.rows.iter().map(|r| r.threads).collect::<Vec<_>>(), vec![1, 3, 1]);
-    let tuesday_clients: Vec<_> = ws_days.rows[1].clients.iter().map(|c| (c.client_id.as_str(), c.threads)).collect();
+    let ws_days = store
+        .usage_rows(&q(Bucket::Day, Grouping::Workspace))
+        .await
+        .expect("ws days");
+    assert_eq!(
+        ws_days.rows.iter().map(|r| r.threads).collect::<Vec<_>>(),
+        vec![1, 3, 1]
+    );
+    let tuesday_clients: Vec<_> = ws_days.rows[1]
+        .clients
+        .iter()
+        .map(|c| (c.client_id.as_str(), c.threads))
+        .collect();
     assert_eq!(tuesday_clients, vec![("CODEX_CLI", 2), ("CODEX_IDE_VSCODE", 1)]);
-    let ws_week = store.usage_rows(&q(Bucket::Week, Grouping::Workspace)).await.expect("ws week");
+    let ws_week = store
+        .usage_rows(&q(Bucket::Week, Grouping::Workspace))
+        .await
+        .expect("ws week");
     assert_eq!(ws_week.rows[0].threads, 3, "ta, tb, tb2 over the week");
     assert_eq!(ws_week.rows[0].totals.turns, 6);
-    let user_week = store.usage_rows(&q(Bucket::Week, Grouping::User)).await.expect("user week");
-    let by_user: Vec<_> = user_week.rows.iter().map(|r| (r.key.user_id == a, r.threads, r.clients.len())).collect();
-    assert!(by_user.contains(&(true, 1, 2)), "a: one thread on two clients: {by_user:?}");
+    let user_week = store
+        .usage_rows(&q(Bucket::Week, Grouping::User))
+        .await
+        .expect("user week");
+    let by_user: Vec<_> = user_week
+        .rows
+        .iter()
+        .map(|r| (r.key.user_id == a, r.threads, r.clients.len()))
+        .collect();
+    assert!(
+        by_user.contains(&(true, 1, 2)),
+        "a: one thread on two clients: {by_user:?}"
+    );
     assert!(by_user.contains(&(false, 2, 1)), "b: two threads: {by_user:?}");
 }

@@ -5,8 +5,8 @@
 //! [`conformance`] (feature `testsuite`), run through [`store_conformance_suite!`].
 
 pub mod assemble;
-pub mod ids;
 mod error;
+pub mod ids;
 mod query;
 pub mod rollup;
 

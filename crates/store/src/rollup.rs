@@ -59,7 +59,10 @@ pub fn grain(week: bool, all_users: bool) -> &'static str {
 
 /// The `&'static` grain equal to `s`, for rows read back from the database.
 pub fn grain_from_str(s: &str) -> &'static str {
-    [GRAIN_DAY, GRAIN_WEEK, GRAIN_WORKSPACE_DAY, GRAIN_WORKSPACE_WEEK].into_iter().find(|g| *g == s).unwrap_or(GRAIN_DAY)
+    [GRAIN_DAY, GRAIN_WEEK, GRAIN_WORKSPACE_DAY, GRAIN_WORKSPACE_WEEK]
+        .into_iter()
+        .find(|g| *g == s)
+        .unwrap_or(GRAIN_DAY)
 }
 
 /// Key of a distinct-thread counter: threads active in a bucket, for one user or all users
@@ -125,7 +128,10 @@ impl RollupDelta {
                 sums.credits_micro += event.credits_micro;
                 sums.usd_micro += event.usd_micro;
             }
-            let workspace_key = UsageDailyKey { user_id: ALL_USERS.to_owned(), ..key.clone() };
+            let workspace_key = UsageDailyKey {
+                user_id: ALL_USERS.to_owned(),
+                ..key.clone()
+            };
             delta.usage.entry(key).or_default().add(&sums);
             delta.usage.entry(workspace_key).or_default().add(&sums);
             if let (Some(thread_id), true) = (&event.thread_id, event.kind.activates_thread()) {
@@ -157,7 +163,9 @@ impl RollupDelta {
     }
 
     /// Counter increments for the `thread_seen` rows that turned out to be new.
-    pub fn thread_count_increments<'a>(newly_seen: impl IntoIterator<Item = &'a ThreadSeen>) -> BTreeMap<ThreadCountKey, i64> {
+    pub fn thread_count_increments<'a>(
+        newly_seen: impl IntoIterator<Item = &'a ThreadSeen>,
+    ) -> BTreeMap<ThreadCountKey, i64> {
         let mut out = BTreeMap::new();
         for seen in newly_seen {
             *out.entry(seen.counter.clone()).or_insert(0) += 1;

@@ -27,9 +27,16 @@ async fn ctx(config: &Config, global: &GlobalArgs) -> Result<Ctx> {
     let default = principals.default_workspace().await?;
     let workspace = match &global.workspace_id {
         None => default,
-        Some(id) => store.get_workspace(id).await?.ok_or_else(|| anyhow!("no workspace with id `{id}` (see `steward workspaces list`)"))?,
+        Some(id) => store
+            .get_workspace(id)
+            .await?
+            .ok_or_else(|| anyhow!("no workspace with id `{id}` (see `steward workspaces list`)"))?,
     };
-    Ok(Ctx { store, principals, workspace })
+    Ok(Ctx {
+        store,
+        principals,
+        workspace,
+    })
 }
 
 fn ms_to_rfc3339(ms: i64) -> String {
@@ -48,7 +55,14 @@ pub async fn workspaces(config: &Config, global: &GlobalArgs, cmd: WorkspacesCom
             }
             let rows = all
                 .iter()
-                .map(|w| vec![w.id.clone(), w.name.clone(), if w.is_default { "yes".into() } else { String::new() }, ms_to_rfc3339(w.created_at_ms)])
+                .map(|w| {
+                    vec![
+                        w.id.clone(),
+                        w.name.clone(),
+                        if w.is_default { "yes".into() } else { String::new() },
+                        ms_to_rfc3339(w.created_at_ms),
+                    ]
+                })
                 .collect::<Vec<_>>();
             print_table(&["ID", "NAME", "DEFAULT", "CREATED"], &rows);
             Ok(())
@@ -60,7 +74,10 @@ pub async fn users(config: &Config, global: &GlobalArgs, cmd: UsersCommand) -> R
     let c = ctx(config, global).await?;
     match cmd {
         UsersCommand::Add { email, name } => {
-            let user = c.principals.add_user(&c.workspace.id, &email, name.as_deref()).await?;
+            let user = c
+                .principals
+                .add_user(&c.workspace.id, &email, name.as_deref())
+                .await?;
             if global.json {
                 return print_json(&user);
             }
@@ -75,7 +92,14 @@ pub async fn users(config: &Config, global: &GlobalArgs, cmd: UsersCommand) -> R
             }
             let rows = users
                 .iter()
-                .map(|u| vec![u.id.clone(), u.email.clone().unwrap_or_default(), u.name.clone().unwrap_or_default(), u.kind.as_str().to_owned()])
+                .map(|u| {
+                    vec![
+                        u.id.clone(),
+                        u.email.clone().unwrap_or_default(),
+                        u.name.clone().unwrap_or_default(),
+                        u.kind.as_str().to_owned(),
+                    ]
+                })
                 .collect::<Vec<_>>();
             print_table(&["ID", "EMAIL", "NAME", "KIND"], &rows);
             Ok(())
@@ -106,10 +130,22 @@ fn list_credentials(global: &GlobalArgs, creds: Vec<Credential>) -> Result<()> {
             let detail = match &c.kind {
                 CredentialKind::UserIngest { user_id } => format!("user {user_id}"),
                 CredentialKind::WorkspaceIngest => "whole workspace".to_owned(),
-                CredentialKind::ApiKey { scopes } => scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
+                CredentialKind::ApiKey { scopes } => {
+                    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+                }
             };
-            let state = if c.revoked_at_ms.is_some() { "revoked" } else { "active" };
-            vec![c.id.clone(), c.name.clone(), format!("{}...", c.prefix), detail, state.to_owned()]
+            let state = if c.revoked_at_ms.is_some() {
+                "revoked"
+            } else {
+                "active"
+            };
+            vec![
+                c.id.clone(),
+                c.name.clone(),
+                format!("{}...", c.prefix),
+                detail,
+                state.to_owned(),
+            ]
         })
         .collect::<Vec<_>>();
     print_table(&["ID", "NAME", "PREFIX", "GRANTS", "STATE"], &rows);
@@ -119,23 +155,44 @@ fn list_credentials(global: &GlobalArgs, creds: Vec<Credential>) -> Result<()> {
 pub async fn tokens(config: &Config, global: &GlobalArgs, cmd: TokensCommand) -> Result<()> {
     let c = ctx(config, global).await?;
     match cmd {
-        TokensCommand::Create { user, workspace, name } => {
+        TokensCommand::Create {
+            user,
+            workspace,
+            name,
+        } => {
             let issued = match (user, workspace) {
-                (Some(email), false) => c.principals.create_user_token(&c.workspace.id, &email, name.as_deref()).await?,
-                (None, true) => c.principals.create_workspace_token(&c.workspace.id, name.as_deref()).await?,
+                (Some(email), false) => {
+                    c.principals
+                        .create_user_token(&c.workspace.id, &email, name.as_deref())
+                        .await?
+                }
+                (None, true) => {
+                    c.principals
+                        .create_workspace_token(&c.workspace.id, name.as_deref())
+                        .await?
+                }
                 _ => bail!("give exactly one of --user EMAIL or --workspace"),
             };
             if global.json {
                 return print_json(&credential_json(&issued, "token"));
             }
             println!("{}", issued.secret);
-            eprintln!("ingest token {} created; the secret above is shown only once.", issued.credential.id);
+            eprintln!(
+                "ingest token {} created; the secret above is shown only once.",
+                issued.credential.id
+            );
             eprintln!("use it in Codex's config.toml: [otel] exporter = {{ otlp-http = {{ endpoint = \"http://<steward>/v1/logs\", protocol = \"binary\", headers = {{ authorization = \"Bearer {}\" }} }} }}", issued.secret);
             Ok(())
         }
         TokensCommand::List => {
             let creds = c.store.list_credentials(&c.workspace.id).await?;
-            list_credentials(global, creds.into_iter().filter(|c| !matches!(c.kind, CredentialKind::ApiKey { .. })).collect())
+            list_credentials(
+                global,
+                creds
+                    .into_iter()
+                    .filter(|c| !matches!(c.kind, CredentialKind::ApiKey { .. }))
+                    .collect(),
+            )
         }
     }
 }
@@ -148,23 +205,42 @@ pub async fn keys(config: &Config, global: &GlobalArgs, cmd: KeysCommand) -> Res
                 .iter()
                 .map(|s| {
                     ApiScope::parse(s).ok_or_else(|| {
-                        let known = ApiScope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+                        let known = ApiScope::ALL
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ");
                         anyhow!("unknown scope `{s}`; known scopes: {known}")
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let issued = c.principals.create_api_key(&c.workspace.id, parsed, name.as_deref()).await?;
+            let issued = c
+                .principals
+                .create_api_key(&c.workspace.id, parsed, name.as_deref())
+                .await?;
             if global.json {
                 return print_json(&credential_json(&issued, "key"));
             }
             println!("{}", issued.secret);
-            eprintln!("API key {} created; the secret above is shown only once.", issued.credential.id);
-            eprintln!("try: curl -H 'Authorization: Bearer {}' http://{}/v1/analytics/codex/workspaces/{}/usage", issued.secret, config.server.listen, c.workspace.id);
+            eprintln!(
+                "API key {} created; the secret above is shown only once.",
+                issued.credential.id
+            );
+            eprintln!(
+                "try: curl -H 'Authorization: Bearer {}' http://{}/v1/analytics/codex/workspaces/{}/usage",
+                issued.secret, config.server.listen, c.workspace.id
+            );
             Ok(())
         }
         KeysCommand::List => {
             let creds = c.store.list_credentials(&c.workspace.id).await?;
-            list_credentials(global, creds.into_iter().filter(|c| matches!(c.kind, CredentialKind::ApiKey { .. })).collect())
+            list_credentials(
+                global,
+                creds
+                    .into_iter()
+                    .filter(|c| matches!(c.kind, CredentialKind::ApiKey { .. }))
+                    .collect(),
+            )
         }
     }
 }

@@ -23,12 +23,19 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
     tracing::info!(database = store.backend(), workspace_id = %workspace.id, rate_card = %card.version, "store ready");
 
     if args.demo {
-        let summary = super::demo::fill(store.clone(), &workspace.id, &card, DemoSpec::default(), true).await?;
+        let summary =
+            super::demo::fill(store.clone(), &workspace.id, &card, DemoSpec::default(), true).await?;
         if summary.skipped_existing {
             tracing::warn!("--demo: the store already has data, no demo data added");
         } else {
-            tracing::warn!(users = summary.users, events = summary.events, "--demo: DEMO DATA GENERATED; do not use this store in production");
-            let key = principals.create_api_key(&workspace.id, vec![ApiScope::AnalyticsRead], Some("demo key")).await?;
+            tracing::warn!(
+                users = summary.users,
+                events = summary.events,
+                "--demo: DEMO DATA GENERATED; do not use this store in production"
+            );
+            let key = principals
+                .create_api_key(&workspace.id, vec![ApiScope::AnalyticsRead], Some("demo key"))
+                .await?;
             eprintln!("\n  demo API key (shown once): {}", key.secret);
             eprintln!(
                 "  try: curl -s -H 'Authorization: Bearer {}' 'http://{addr}/v1/analytics/codex/workspaces/{}/usage?group=workspace'\n",
@@ -44,26 +51,42 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
             None
         }
     };
-    let queue_config = QueueConfig { capacity: config.ingest.queue_capacity, max_group_events: config.ingest.max_group_events };
+    let queue_config = QueueConfig {
+        capacity: config.ingest.queue_capacity,
+        max_group_events: config.ingest.max_group_events,
+    };
     let (queue, writer) = WriteQueue::start(store.clone(), queue_config);
     let ingestor = Arc::new(Ingestor::new(store.clone(), queue, card.clone()));
     let state = AppState {
         store: store.clone(),
         ingestor,
-        usage: UsageService::new(store.clone(), AnalyticsConfig { lookback_days: config.analytics.lookback_days }),
+        usage: UsageService::new(
+            store.clone(),
+            AnalyticsConfig {
+                lookback_days: config.analytics.lookback_days,
+            },
+        ),
         principals,
         metrics,
-        limits: ApiLimits { max_body_bytes: config.ingest.max_body_bytes },
+        limits: ApiLimits {
+            max_body_bytes: config.ingest.max_body_bytes,
+        },
     };
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     tracing::info!(address = %local, "listening");
     eprintln!("steward listening on http://{local} (workspace {})", workspace.id);
     if store.list_credentials(&workspace.id).await?.is_empty() {
         eprintln!("  no credentials yet: `steward users add EMAIL`, then `steward tokens create --user EMAIL` for Codex,");
-        eprintln!("  and `steward keys create --scope codex.enterprise.analytics.read` for the Analytics API");
+        eprintln!(
+            "  and `steward keys create --scope codex.enterprise.analytics.read` for the Analytics API"
+        );
     }
-    steward_api::serve(listener, state, shutdown_signal()).await.context("server failed")?;
+    steward_api::serve(listener, state, shutdown_signal())
+        .await
+        .context("server failed")?;
     // The router (and with it every queue handle) is gone: the writer drains what was accepted.
     tracing::info!("shutting down: committing queued telemetry");
     let _ = writer.await;

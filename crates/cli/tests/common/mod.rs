@@ -13,19 +13,40 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 
 pub fn s(key: &str, v: &str) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(Kind::StringValue(v.into())) }), ..Default::default() }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(Kind::StringValue(v.into())),
+        }),
+        ..Default::default()
+    }
 }
 
 pub fn i(key: &str, v: i64) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(Kind::IntValue(v)) }), ..Default::default() }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(Kind::IntValue(v)),
+        }),
+        ..Default::default()
+    }
 }
 
 pub fn b(key: &str, v: bool) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(Kind::BoolValue(v)) }), ..Default::default() }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(Kind::BoolValue(v)),
+        }),
+        ..Default::default()
+    }
 }
 
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -58,7 +79,10 @@ pub fn turn_records(thread: &str, at_ms: i64, tokens: Tokens, model: &str) -> Ve
     let mut prompt = common("codex.user_prompt", 0);
     prompt.extend([s("prompt_length", "5"), s("prompt", "[REDACTED]")]);
     let mut delta = common("codex.sse_event", 10);
-    delta.extend([s("event.kind", "response.output_text.delta"), s("duration_ms", "0")]);
+    delta.extend([
+        s("event.kind", "response.output_text.delta"),
+        s("duration_ms", "0"),
+    ]);
     let mut done_no_counts = common("codex.sse_event", 20);
     done_no_counts.extend([s("event.kind", "response.completed"), s("duration_ms", "0")]);
     let mut done = common("codex.sse_event", 20);
@@ -78,7 +102,10 @@ pub fn request(resource: Vec<KeyValue>, records: Vec<Vec<KeyValue>>) -> ExportLo
     let base = now_ms() as u64 * 1_000_000;
     ExportLogsServiceRequest {
         resource_logs: vec![ResourceLogs {
-            resource: Some(Resource { attributes: resource, ..Default::default() }),
+            resource: Some(Resource {
+                attributes: resource,
+                ..Default::default()
+            }),
             scope_logs: vec![ScopeLogs {
                 log_records: records
                     .into_iter()
@@ -98,7 +125,11 @@ pub fn request(resource: Vec<KeyValue>, records: Vec<Vec<KeyValue>>) -> ExportLo
 }
 
 pub fn codex_resource() -> Vec<KeyValue> {
-    vec![s("service.name", "codex_exec"), s("service.version", "0.169.0"), s("host.name", "test-host")]
+    vec![
+        s("service.name", "codex_exec"),
+        s("service.version", "0.169.0"),
+        s("host.name", "test-host"),
+    ]
 }
 
 pub fn protobuf(req: &ExportLogsServiceRequest) -> Vec<u8> {
@@ -123,7 +154,10 @@ pub async fn post(
     encoding: Option<&str>,
     body: Vec<u8>,
 ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
-    let mut rb = reqwest::Client::new().post(url).header("content-type", content_type).body(body);
+    let mut rb = reqwest::Client::new()
+        .post(url)
+        .header("content-type", content_type)
+        .body(body);
     if let Some(t) = token {
         rb = rb.bearer_auth(t);
     }
@@ -155,10 +189,15 @@ pub fn postgres_url() -> String {
 /// Creates a fresh database on the test server and returns its URL.
 pub async fn fresh_postgres_database() -> String {
     let admin = postgres_url();
-    let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.expect("connect to test PostgreSQL");
+    let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .expect("connect to test PostgreSQL");
     tokio::spawn(conn);
     let name = format!("steward_it_{}", uuid::Uuid::new_v4().simple());
-    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
     // Replace the database path of the admin URL (postgres://user@host:port/db?params).
     let (base, query) = match admin.split_once('?') {
         Some((b, q)) => (b.to_owned(), format!("?{q}")),

@@ -5,7 +5,10 @@ const TODAY: i64 = 1_795_132_800;
 
 fn svc() -> UsageService {
     // validate() never touches the store; a real one is exercised by the API tests.
-    UsageService { store: Arc::new(steward_store_stub::Never), config: AnalyticsConfig::default() }
+    UsageService {
+        store: Arc::new(steward_store_stub::Never),
+        config: AnalyticsConfig::default(),
+    }
 }
 
 mod steward_store_stub {
@@ -19,21 +22,51 @@ mod steward_store_stub {
     }
     #[async_trait]
     impl Store for Never {
-        fn backend(&self) -> &'static str { "never" }
-        async fn ping(&self) -> StoreResult<()> { no() }
-        async fn ensure_default_workspace(&self, _: &str) -> StoreResult<Workspace> { no() }
-        async fn list_workspaces(&self) -> StoreResult<Vec<Workspace>> { no() }
-        async fn get_workspace(&self, _: &str) -> StoreResult<Option<Workspace>> { no() }
-        async fn create_workspace(&self, _: &str) -> StoreResult<Workspace> { no() }
-        async fn upsert_user(&self, _: &NewUser) -> StoreResult<User> { no() }
-        async fn find_user_by_email(&self, _: &str, _: &str) -> StoreResult<Option<User>> { no() }
-        async fn list_users(&self, _: &str) -> StoreResult<Vec<User>> { no() }
-        async fn create_credential(&self, _: &NewCredential) -> StoreResult<Credential> { no() }
-        async fn find_credential_by_hash(&self, _: &str) -> StoreResult<Option<Credential>> { no() }
-        async fn list_credentials(&self, _: &str) -> StoreResult<Vec<Credential>> { no() }
-        async fn insert_events(&self, _: &[NormalizedEvent]) -> StoreResult<InsertOutcome> { no() }
-        async fn count_events(&self, _: &str) -> StoreResult<u64> { no() }
-        async fn usage_rows(&self, _: &UsageQuery) -> StoreResult<UsageRowsPage> { no() }
+        fn backend(&self) -> &'static str {
+            "never"
+        }
+        async fn ping(&self) -> StoreResult<()> {
+            no()
+        }
+        async fn ensure_default_workspace(&self, _: &str) -> StoreResult<Workspace> {
+            no()
+        }
+        async fn list_workspaces(&self) -> StoreResult<Vec<Workspace>> {
+            no()
+        }
+        async fn get_workspace(&self, _: &str) -> StoreResult<Option<Workspace>> {
+            no()
+        }
+        async fn create_workspace(&self, _: &str) -> StoreResult<Workspace> {
+            no()
+        }
+        async fn upsert_user(&self, _: &NewUser) -> StoreResult<User> {
+            no()
+        }
+        async fn find_user_by_email(&self, _: &str, _: &str) -> StoreResult<Option<User>> {
+            no()
+        }
+        async fn list_users(&self, _: &str) -> StoreResult<Vec<User>> {
+            no()
+        }
+        async fn create_credential(&self, _: &NewCredential) -> StoreResult<Credential> {
+            no()
+        }
+        async fn find_credential_by_hash(&self, _: &str) -> StoreResult<Option<Credential>> {
+            no()
+        }
+        async fn list_credentials(&self, _: &str) -> StoreResult<Vec<Credential>> {
+            no()
+        }
+        async fn insert_events(&self, _: &[NormalizedEvent]) -> StoreResult<InsertOutcome> {
+            no()
+        }
+        async fn count_events(&self, _: &str) -> StoreResult<u64> {
+            no()
+        }
+        async fn usage_rows(&self, _: &UsageQuery) -> StoreResult<UsageRowsPage> {
+            no()
+        }
     }
 }
 
@@ -59,12 +92,24 @@ fn defaults_are_the_last_30_days_including_today() {
     let q = svc().validate("ws", &raw(&[]), NOW).expect("valid");
     assert_eq!(q.end_day, TODAY + DAY_SECS);
     assert_eq!(q.start_day, TODAY + DAY_SECS - 30 * DAY_SECS);
-    assert_eq!((q.limit, q.bucket, q.grouping), (1000, Bucket::Day, Grouping::User));
+    assert_eq!(
+        (q.limit, q.bucket, q.grouping),
+        (1000, Bucket::Day, Grouping::User)
+    );
 }
 
 #[test]
 fn end_is_exclusive_and_days_are_whole() {
-    let q = svc().validate("ws", &raw(&[("start_time", &(TODAY - 5 * DAY_SECS + 7).to_string()), ("end_time", &TODAY.to_string())]), NOW).expect("valid");
+    let q = svc()
+        .validate(
+            "ws",
+            &raw(&[
+                ("start_time", &(TODAY - 5 * DAY_SECS + 7).to_string()),
+                ("end_time", &TODAY.to_string()),
+            ]),
+            NOW,
+        )
+        .expect("valid");
     assert_eq!(q.start_day, TODAY - 5 * DAY_SECS);
     assert_eq!(q.end_day, TODAY, "a window ending at midnight excludes that day");
 }
@@ -77,36 +122,81 @@ fn limit_out_of_range_is_a_422_naming_limit() {
             other => panic!("{bad}: {other:?}"),
         }
     }
-    assert_eq!(svc().validate("ws", &raw(&[("limit", "30000")]), NOW).expect("max ok").limit, 30_000);
+    assert_eq!(
+        svc()
+            .validate("ws", &raw(&[("limit", "30000")]), NOW)
+            .expect("max ok")
+            .limit,
+        30_000
+    );
 }
 
 #[test]
 fn reversed_window_is_a_400() {
-    let err = svc().validate("ws", &raw(&[("start_time", &TODAY.to_string()), ("end_time", &(TODAY - 1).to_string())]), NOW).unwrap_err();
-    assert!(matches!(&err, AnalyticsError::BadRequest(m) if m.contains("end_time")), "{err:?}");
+    let err = svc()
+        .validate(
+            "ws",
+            &raw(&[
+                ("start_time", &TODAY.to_string()),
+                ("end_time", &(TODAY - 1).to_string()),
+            ]),
+            NOW,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, AnalyticsError::BadRequest(m) if m.contains("end_time")),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn lookback_beyond_the_cap_is_a_400() {
     let too_old = TODAY - 91 * DAY_SECS;
-    let err = svc().validate("ws", &raw(&[("start_time", &too_old.to_string())]), NOW).unwrap_err();
-    assert!(matches!(&err, AnalyticsError::BadRequest(m) if m.contains("90 days")), "{err:?}");
-    assert!(svc().validate("ws", &raw(&[("start_time", &(TODAY - 90 * DAY_SECS).to_string())]), NOW).is_ok());
+    let err = svc()
+        .validate("ws", &raw(&[("start_time", &too_old.to_string())]), NOW)
+        .unwrap_err();
+    assert!(
+        matches!(&err, AnalyticsError::BadRequest(m) if m.contains("90 days")),
+        "{err:?}"
+    );
+    assert!(svc()
+        .validate(
+            "ws",
+            &raw(&[("start_time", &(TODAY - 90 * DAY_SECS).to_string())]),
+            NOW
+        )
+        .is_ok());
 }
 
 #[test]
 fn rfc3339_times_are_accepted() {
-    let q = svc().validate("ws", &raw(&[("start_time", "2026-11-10T00:00:00Z"), ("end_time", "2026-11-12T00:00:00Z")]), NOW).expect("valid");
+    let q = svc()
+        .validate(
+            "ws",
+            &raw(&[
+                ("start_time", "2026-11-10T00:00:00Z"),
+                ("end_time", "2026-11-12T00:00:00Z"),
+            ]),
+            NOW,
+        )
+        .expect("valid");
     assert_eq!(q.end_day - q.start_day, 2 * DAY_SECS);
 }
 
 #[test]
 fn group_and_group_by() {
-    let q = svc().validate("ws", &raw(&[("group", "workspace"), ("group_by", "week")]), NOW).expect("valid");
+    let q = svc()
+        .validate("ws", &raw(&[("group", "workspace"), ("group_by", "week")]), NOW)
+        .expect("valid");
     assert_eq!((q.grouping, q.bucket), (Grouping::Workspace, Bucket::Week));
-    let q = svc().validate("ws", &raw(&[("group_by", "fortnight")]), NOW).expect("unknown group_by is ignored");
+    let q = svc()
+        .validate("ws", &raw(&[("group_by", "fortnight")]), NOW)
+        .expect("unknown group_by is ignored");
     assert_eq!(q.bucket, Bucket::Day);
-    assert!(matches!(svc().validate("ws", &raw(&[("group", "team")]), NOW), Err(AnalyticsError::Validation(_))));
+    assert!(matches!(
+        svc().validate("ws", &raw(&[("group", "team")]), NOW),
+        Err(AnalyticsError::Validation(_))
+    ));
 }
 
 #[test]
@@ -114,12 +204,26 @@ fn cursors_round_trip_and_are_bound_to_the_query() {
     let q = svc().validate("ws", &raw(&[]), NOW).expect("valid");
     let fp = fingerprint(&q);
     let token = encode_cursor(TODAY, "user-1", &fp);
-    assert_eq!(decode_cursor(&token, &fp).expect("round trip"), UsageCursor { bucket_start: TODAY, user_id: "user-1".into() });
+    assert_eq!(
+        decode_cursor(&token, &fp).expect("round trip"),
+        UsageCursor {
+            bucket_start: TODAY,
+            user_id: "user-1".into()
+        }
+    );
     assert_eq!(token, encode_cursor(TODAY, "user-1", &fp), "stable");
-    let other = svc().validate("ws", &raw(&[("group", "workspace")]), NOW).expect("valid");
-    assert!(matches!(decode_cursor(&token, &fingerprint(&other)), Err(AnalyticsError::BadRequest(_))));
+    let other = svc()
+        .validate("ws", &raw(&[("group", "workspace")]), NOW)
+        .expect("valid");
+    assert!(matches!(
+        decode_cursor(&token, &fingerprint(&other)),
+        Err(AnalyticsError::BadRequest(_))
+    ));
     for garbage in ["", "!!!", "bm90IGpzb24", "eyJ2IjoyfQ"] {
-        assert!(matches!(decode_cursor(garbage, &fp), Err(AnalyticsError::BadRequest(_))), "{garbage}");
+        assert!(
+            matches!(decode_cursor(garbage, &fp), Err(AnalyticsError::BadRequest(_))),
+            "{garbage}"
+        );
     }
 }
 
@@ -127,7 +231,18 @@ fn cursors_round_trip_and_are_bound_to_the_query() {
 fn week_windows_cover_whole_weeks() {
     // 2026-11-18 (Wednesday) to 2026-11-20: the week of Monday 2026-11-16.
     let q = svc()
-        .validate("ws", &raw(&[("start_time", "1794960000"), ("end_time", "1795132800"), ("group_by", "week")]), NOW)
+        .validate(
+            "ws",
+            &raw(&[
+                ("start_time", "1794960000"),
+                ("end_time", "1795132800"),
+                ("group_by", "week"),
+            ]),
+            NOW,
+        )
         .expect("valid");
-    assert_eq!((q.start_day, q.end_day), (1_794_787_200, 1_794_787_200 + 7 * DAY_SECS));
+    assert_eq!(
+        (q.start_day, q.end_day),
+        (1_794_787_200, 1_794_787_200 + 7 * DAY_SECS)
+    );
 }
