@@ -700,7 +700,7 @@ async fn store_rate(store: &dyn Store, events: &[NormalizedEvent], batch: usize)
     let t = Instant::now();
     let mut inserted = 0;
     for chunk in events.chunks(batch) {
-        inserted += store.insert_events(chunk).await?.inserted;
+        inserted += store.insert_events(chunk.to_vec()).await?.inserted;
     }
     let secs = t.elapsed().as_secs_f64();
     if inserted as usize != events.len() {

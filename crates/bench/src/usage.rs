@@ -328,7 +328,7 @@ async fn build_dataset(store: &dyn Store, users: usize, days: i64, today: i64) -
             batch.push(mk(EventKind::UserPrompt, 0, ts));
             batch.push(mk(EventKind::ResponseCompleted(usage), 1, ts + 4_000));
         }
-        events += store.insert_events(&batch).await?.inserted;
+        events += store.insert_events(batch).await?.inserted;
         if (d + 1) % 10 == 0 {
             eprintln!("  … {} of {days} days loaded", d + 1);
         }

@@ -205,7 +205,7 @@ pub async fn generate(
             }
         }
         total_events += batch.len() as u64;
-        store.insert_events(&batch).await?;
+        store.insert_events(batch).await?;
         progress(d + 1, spec.days);
     }
     Ok(DemoSummary {

@@ -116,7 +116,7 @@ async fn commit_group(store: &dyn Store, jobs: &mut [Job]) -> Result<(), String>
     for job in jobs.iter_mut() {
         merged.append(&mut job.events);
     }
-    let outcome = store.insert_events(&merged).await.map_err(|e| e.to_string())?;
+    let outcome = store.insert_events(merged).await.map_err(|e| e.to_string())?;
     metrics::counter!("steward_ingest_events_total", "outcome" => "inserted").increment(outcome.inserted);
     metrics::counter!("steward_ingest_events_total", "outcome" => "duplicate").increment(outcome.duplicates);
     metrics::counter!("steward_ingest_commits_total").increment(1);
@@ -182,7 +182,7 @@ mod tests {
         async fn list_credentials(&self, _: &str) -> StoreResult<Vec<Credential>> {
             unused()
         }
-        async fn insert_events(&self, events: &[NormalizedEvent]) -> StoreResult<InsertOutcome> {
+        async fn insert_events(&self, events: Vec<NormalizedEvent>) -> StoreResult<InsertOutcome> {
             let permit = self.gate.acquire().await.map_err(StoreError::other)?;
             permit.forget();
             self.committed

@@ -102,8 +102,8 @@ impl Store for PostgresStore {
         principals::list_credentials(&self.client().await?, workspace_id).await
     }
 
-    async fn insert_events(&self, events: &[NormalizedEvent]) -> StoreResult<InsertOutcome> {
-        write::insert_events(&self.pool, events).await
+    async fn insert_events(&self, events: Vec<NormalizedEvent>) -> StoreResult<InsertOutcome> {
+        write::insert_events(&self.pool, &events).await
     }
 
     async fn count_events(&self, workspace_id: &str) -> StoreResult<u64> {

@@ -119,7 +119,7 @@ fn unique_sorted(events: &[NormalizedEvent]) -> Vec<([u8; 16], &NormalizedEvent)
         .filter(|(k, _)| seen.insert(*k))
         .collect();
     // Sorted like the event_keys primary key, so concurrent transactions lock in one order.
-    unique.sort_by(|a, b| (a.1.timestamp_ms, a.0).cmp(&(b.1.timestamp_ms, b.0)));
+    unique.sort_by_key(|(key, e)| (e.timestamp_ms, *key));
     unique
 }
 

@@ -95,7 +95,9 @@ async fn replicas_inserting_the_same_events_count_them_once() {
             if (round + i) % 2 == 1 {
                 batch.reverse();
             }
-            tasks.push(tokio::spawn(async move { store.insert_events(&batch).await }));
+            tasks.push(tokio::spawn(
+                async move { store.insert_events(batch.clone()).await },
+            ));
         }
     }
     let mut inserted = 0;
@@ -128,7 +130,7 @@ async fn pages_follow_byte_order_under_a_linguistic_collation() {
         .enumerate()
         .map(|(n, u)| event(&ws, u, n as i64 * 3))
         .collect();
-    store.insert_events(&batch).await.expect("insert");
+    store.insert_events(batch.clone()).await.expect("insert");
     let mut expected: Vec<UsageKey> = users
         .iter()
         .map(|u| UsageKey {

@@ -136,8 +136,7 @@ impl Store for SqliteStore {
         self.read(move |c| principals::list_credentials(c, &ws)).await
     }
 
-    async fn insert_events(&self, events: &[NormalizedEvent]) -> StoreResult<InsertOutcome> {
-        let events = events.to_vec();
+    async fn insert_events(&self, events: Vec<NormalizedEvent>) -> StoreResult<InsertOutcome> {
         self.write(move |c| write::insert_events(c, &events)).await
     }
 

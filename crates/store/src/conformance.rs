@@ -249,11 +249,11 @@ pub async fn inserting_events_is_idempotent(fixture: Fixture) {
             0,
         ),
     ];
-    let first = store.insert_events(&batch).await.expect("insert");
+    let first = store.insert_events(batch.clone()).await.expect("insert");
     assert_eq!((first.inserted, first.duplicates), (2, 0));
     let q = query(&ws, MONDAY, MONDAY + DAY, Bucket::Day, Grouping::User, 100);
     let before = store.usage_rows(&q).await.expect("rows");
-    let again = store.insert_events(&batch).await.expect("re-insert");
+    let again = store.insert_events(batch.clone()).await.expect("re-insert");
     assert_eq!((again.inserted, again.duplicates), (0, 2));
     // A batch mixing one old and one new event inserts only the new one.
     let mut mixed = batch.clone();
@@ -267,7 +267,7 @@ pub async fn inserting_events_is_idempotent(fixture: Fixture) {
         "gpt-5-codex",
         1,
     ));
-    let third = store.insert_events(&mixed).await.expect("mixed");
+    let third = store.insert_events(mixed.clone()).await.expect("mixed");
     assert_eq!((third.inserted, third.duplicates), (1, 2));
     let after = store.usage_rows(&q).await.expect("rows");
     assert_eq!(
@@ -344,7 +344,7 @@ pub async fn per_user_daily_rows_sum_tokens_turns_and_threads(fixture: Fixture) 
             0,
         ),
     ];
-    store.insert_events(&batch).await.expect("insert");
+    store.insert_events(batch.clone()).await.expect("insert");
     let page = store
         .usage_rows(&query(
             &ws,
@@ -414,7 +414,7 @@ pub async fn week_buckets_count_distinct_threads(fixture: Fixture) {
         "m",
         9,
     ));
-    store.insert_events(&batch).await.expect("insert");
+    store.insert_events(batch.clone()).await.expect("insert");
     let days = store
         .usage_rows(&query(
             &ws,
@@ -458,7 +458,7 @@ pub async fn workspace_grouping_sums_users(fixture: Fixture) {
     let a = user(&store, &ws, "a@example.com").await;
     let b = user(&store, &ws, "b@example.com").await;
     store
-        .insert_events(&[
+        .insert_events(vec![
             event(
                 &ws,
                 &a,
@@ -548,7 +548,7 @@ pub async fn pages_are_keyset_paginated_without_gaps(fixture: Fixture) {
             ));
         }
     }
-    store.insert_events(&batch).await.expect("insert");
+    store.insert_events(batch.clone()).await.expect("insert");
     let full = store
         .usage_rows(&query(
             &ws,
@@ -588,7 +588,7 @@ pub async fn window_excludes_outside_days(fixture: Fixture) {
     let ws = store.ensure_default_workspace("Default").await.expect("ws").id;
     let u = user(&store, &ws, "a@example.com").await;
     store
-        .insert_events(&[
+        .insert_events(vec![
             event(&ws, &u, "t", MONDAY - 1, tokens(1, 0, 0), "CODEX_CLI", "m", 0),
             event(&ws, &u, "t", MONDAY, tokens(10, 0, 0), "CODEX_CLI", "m", 0),
             event(
@@ -641,8 +641,8 @@ pub async fn workspaces_are_isolated(fixture: Fixture) {
     let mut e2 = event(&ws2, &u2, "t", MONDAY, tokens(7, 0, 0), "CODEX_CLI", "m", 0);
     e1.dedup_key = "same-key".to_owned();
     e2.dedup_key = "same-key".to_owned();
-    store.insert_events(&[e1]).await.expect("insert 1");
-    let out = store.insert_events(&[e2]).await.expect("insert 2");
+    store.insert_events(vec![e1]).await.expect("insert 1");
+    let out = store.insert_events(vec![e2]).await.expect("insert 2");
     assert_eq!(out.inserted, 1);
     let r1 = store
         .usage_rows(&query(
@@ -681,7 +681,7 @@ pub async fn events_without_usage_are_stored_but_not_counted(fixture: Fixture) {
     let ws = store.ensure_default_workspace("Default").await.expect("ws").id;
     let u = user(&store, &ws, "a@example.com").await;
     let out = store
-        .insert_events(&[
+        .insert_events(vec![
             event(&ws, &u, "t", MONDAY, EventKind::Unknown, "CODEX_CLI", "m", 0),
             event(&ws, &u, "t", MONDAY, EventKind::Other, "CODEX_CLI", "m", 0),
         ])
@@ -726,7 +726,7 @@ pub async fn distinct_threads_hold_across_batches_and_grains(fixture: Fixture) {
             "m",
             n as u32,
         );
-        store.insert_events(&[e]).await.expect("insert");
+        store.insert_events(vec![e]).await.expect("insert");
     }
     let q = |bucket, grouping| query(&ws, MONDAY, MONDAY + 7 * DAY, bucket, grouping, 100);
     let ws_days = store

@@ -86,7 +86,8 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts a batch of events in one durable transaction, skipping events whose
     /// `(workspace_id, dedup_key)` is already stored, and updates the usage rollups for the
     /// events actually inserted.
-    async fn insert_events(&self, events: &[NormalizedEvent]) -> StoreResult<InsertOutcome>;
+    /// Takes the batch by value: the SQLite backend moves it to its writer thread without a copy.
+    async fn insert_events(&self, events: Vec<NormalizedEvent>) -> StoreResult<InsertOutcome>;
 
     /// Number of stored events of a workspace (all kinds, raw).
     async fn count_events(&self, workspace_id: &str) -> StoreResult<u64>;

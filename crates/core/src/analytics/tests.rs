@@ -58,7 +58,7 @@ mod steward_store_stub {
         async fn list_credentials(&self, _: &str) -> StoreResult<Vec<Credential>> {
             no()
         }
-        async fn insert_events(&self, _: &[NormalizedEvent]) -> StoreResult<InsertOutcome> {
+        async fn insert_events(&self, _: Vec<NormalizedEvent>) -> StoreResult<InsertOutcome> {
             no()
         }
         async fn count_events(&self, _: &str) -> StoreResult<u64> {
