@@ -7,7 +7,14 @@ use steward_store::StoreResult;
 use crate::conn::map_err;
 
 /// `(version, name, sql)`, in version order; file `migrations/NNNN_name.sql` for each.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "thread_seen_keys",
+        include_str!("../migrations/0002_thread_seen_keys.sql"),
+    ),
+];
 
 /// Key of the transaction-scoped advisory lock that serialises migrators (ASCII "stewmigr"),
 /// so that replicas starting at once against one database do not race to create tables.

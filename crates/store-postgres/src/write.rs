@@ -6,11 +6,11 @@
 //! at the same moment: the second waits for the first's commit, then skips the row, and
 //! `RETURNING` tells each which rows it really inserted.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use deadpool_postgres::{Object, Pool};
 use steward_model::NormalizedEvent;
-use steward_store::rollup::{event_key_bytes, grain_from_str, RollupDelta, ThreadCountKey, ThreadSeen};
+use steward_store::rollup::{event_key_bytes, RollupDelta, ThreadCountKey, ThreadSeen};
 use steward_store::{InsertOutcome, StoreResult};
 use tokio_postgres::types::ToSql;
 
@@ -63,13 +63,12 @@ ON CONFLICT (workspace_id, day, user_id, client_id, model, rate_card_version) DO
     usd_micro = usage_daily.usd_micro + EXCLUDED.usd_micro";
 
 const INSERT_THREAD_SEEN: &str = "
-INSERT INTO thread_seen (workspace_id, grain, bucket, user_id, client_id, thread_id)
-SELECT workspace_id, grain, bucket, user_id, client_id, thread_id
-FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[])
-    WITH ORDINALITY AS t(workspace_id, grain, bucket, user_id, client_id, thread_id, ord)
+INSERT INTO thread_seen (bucket, key)
+SELECT bucket, key
+FROM UNNEST($1::int8[], $2::bytea[]) WITH ORDINALITY AS t(bucket, key, ord)
 ORDER BY ord
 ON CONFLICT DO NOTHING
-RETURNING workspace_id, grain, bucket, user_id, client_id, thread_id";
+RETURNING bucket, key";
 
 const UPSERT_THREAD_COUNTS: &str = "
 INSERT INTO thread_counts (workspace_id, grain, bucket, user_id, client_id, threads)
@@ -175,20 +174,19 @@ async fn apply_rollups(
         tx.execute(&usage_stmt, &usage_params),
         tx.query(&seen_stmt, &seen_params)
     )?;
-    let newly_seen: Vec<ThreadSeen> = newly_seen
+    // RETURNING names the new rows by key; map them back to their counters.
+    let by_key: HashMap<(i64, &[u8]), &ThreadSeen> = seen
+        .bucket
         .iter()
-        .map(|r| ThreadSeen {
-            counter: ThreadCountKey {
-                workspace_id: r.get(0),
-                grain: grain_from_str(r.get::<_, &str>(1)),
-                bucket: r.get(2),
-                user_id: r.get(3),
-                client_id: r.get(4),
-            },
-            thread_id: r.get(5),
-        })
+        .zip(&seen.key)
+        .zip(&delta.thread_seen)
+        .map(|((b, k), t)| ((*b, k.as_slice()), t))
         .collect();
-    let increments = RollupDelta::thread_count_increments(&newly_seen);
+    let newly_seen: Vec<&ThreadSeen> = newly_seen
+        .iter()
+        .filter_map(|r| by_key.get(&(r.get::<_, i64>(0), r.get::<_, &[u8]>(1))).copied())
+        .collect();
+    let increments = RollupDelta::thread_count_increments(newly_seen);
     if !increments.is_empty() {
         let counts = CountColumns::of(&increments);
         tx.execute(&counts_stmt, &counts.params()).await?;
@@ -329,37 +327,22 @@ impl<'a> UsageColumns<'a> {
 }
 
 /// The thread-seen rows as one array per column, in `INSERT_THREAD_SEEN` parameter order.
-struct SeenColumns<'a> {
-    workspace_id: Vec<&'a str>,
-    grain: Vec<&'a str>,
+struct SeenColumns {
     bucket: Vec<i64>,
-    user_id: Vec<&'a str>,
-    client_id: Vec<&'a str>,
-    thread_id: Vec<&'a str>,
+    key: Vec<Vec<u8>>,
 }
 
-impl<'a> SeenColumns<'a> {
-    fn of(delta: &'a RollupDelta) -> Self {
+impl SeenColumns {
+    fn of(delta: &RollupDelta) -> Self {
         let t = &delta.thread_seen;
         SeenColumns {
-            workspace_id: t.iter().map(|t| t.counter.workspace_id.as_str()).collect(),
-            grain: t.iter().map(|t| t.counter.grain).collect(),
             bucket: t.iter().map(|t| t.counter.bucket).collect(),
-            user_id: t.iter().map(|t| t.counter.user_id.as_str()).collect(),
-            client_id: t.iter().map(|t| t.counter.client_id.as_str()).collect(),
-            thread_id: t.iter().map(|t| t.thread_id.as_str()).collect(),
+            key: t.iter().map(|t| t.key().to_vec()).collect(),
         }
     }
 
-    fn params(&self) -> [&(dyn ToSql + Sync); 6] {
-        [
-            &self.workspace_id,
-            &self.grain,
-            &self.bucket,
-            &self.user_id,
-            &self.client_id,
-            &self.thread_id,
-        ]
+    fn params(&self) -> [&(dyn ToSql + Sync); 2] {
+        [&self.bucket, &self.key]
     }
 }
 

@@ -196,3 +196,38 @@ async fn failures_map_to_store_errors() {
         "bad configuration is not retryable: {err:?}"
     );
 }
+
+/// A database at version 1 with thread_seen rows keeps them through migration 0002, under the
+/// keys the write path computes in Rust (the SQL and `thread_seen_key` must agree byte for byte).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_0002_converts_thread_seen_rows_to_the_rust_keys() {
+    let (url, _scratch) = common::fresh_schema().await;
+    let client = common::admin_client(&url).await;
+    client.batch_execute(MIGRATIONS[0].2).await.unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, 'init', 0);
+             INSERT INTO thread_seen VALUES ('ws', 'd', 86400, 'u1', 'CODEX_CLI', 'thread-ü');
+             INSERT INTO thread_seen VALUES ('ws', 'W', 0, '', '', 'thread-ü');",
+        )
+        .await
+        .unwrap();
+    let _store = PostgresStore::connect(&url).await.unwrap();
+    let rows = client
+        .query("SELECT bucket, key FROM thread_seen ORDER BY bucket", &[])
+        .await
+        .unwrap();
+    let got: Vec<(i64, Vec<u8>)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    use steward_store::rollup::thread_seen_key;
+    assert_eq!(
+        got,
+        vec![
+            (0, thread_seen_key("ws", "W", "", "", "thread-ü").to_vec()),
+            (
+                86400,
+                thread_seen_key("ws", "d", "u1", "CODEX_CLI", "thread-ü").to_vec()
+            ),
+        ]
+    );
+}

@@ -6,6 +6,7 @@
 //! `synchronous=FULL`: a commit that returned is on disk, so an acknowledged batch survives a
 //! crash or power loss. Blocking calls run on tokio's blocking pool.
 
+mod checkpoint;
 mod conn;
 mod migrate;
 mod principals;
@@ -22,6 +23,7 @@ use steward_store::{
     InsertOutcome, NewCredential, NewUser, Store, StoreError, StoreResult, UsageQuery, UsageRowsPage,
 };
 
+use checkpoint::Checkpointer;
 use conn::Pool;
 
 /// Number of reader connections.
@@ -30,26 +32,31 @@ const READERS: usize = 4;
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Pool>,
+    _checkpointer: Arc<Checkpointer>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and applies pending migrations.
     pub async fn open(path: &Path) -> StoreResult<Self> {
         let path: PathBuf = path.to_owned();
-        let pool = tokio::task::spawn_blocking(move || -> StoreResult<Pool> {
+        let (pool, checkpointer) = tokio::task::spawn_blocking(move || -> StoreResult<_> {
             let mut writer = conn::open(&path)?;
             migrate::apply(&mut writer)?;
             // Refresh planner statistics where they are stale (cheap; SQLite decides what to do).
-            writer.execute_batch("PRAGMA optimize;").map_err(conn::map_err)?;
+            // Checkpoints are the checkpointer thread's job, off the writer's critical path.
+            writer
+                .execute_batch("PRAGMA optimize; PRAGMA wal_autocheckpoint = 0;")
+                .map_err(conn::map_err)?;
             let readers = (0..READERS)
                 .map(|_| conn::open(&path))
                 .collect::<StoreResult<Vec<_>>>()?;
-            Ok(Pool::new(writer, readers))
+            Ok((Pool::new(writer, readers), Checkpointer::start(path)?))
         })
         .await
         .map_err(StoreError::other)??;
         Ok(SqliteStore {
             inner: Arc::new(pool),
+            _checkpointer: Arc::new(checkpointer),
         })
     }
 
@@ -137,7 +144,13 @@ impl Store for SqliteStore {
     }
 
     async fn insert_events(&self, events: Vec<NormalizedEvent>) -> StoreResult<InsertOutcome> {
-        self.write(move |c| write::insert_events(c, &events)).await
+        // The batch is handed back and dropped here, not inside the writer's critical section:
+        // freeing thousands of events' strings is work the next transaction need not wait for.
+        let (outcome, events) = self
+            .write(move |c| write::insert_events(c, &events).map(|o| (o, events)))
+            .await?;
+        drop(events);
+        Ok(outcome)
     }
 
     async fn count_events(&self, workspace_id: &str) -> StoreResult<u64> {

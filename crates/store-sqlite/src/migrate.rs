@@ -6,9 +6,17 @@ use steward_store::StoreResult;
 
 use crate::conn::map_err;
 
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "thread_seen_keys",
+        include_str!("../migrations/0002_thread_seen_keys.sql"),
+    ),
+];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {
+    register_functions(conn)?;
     // IMMEDIATE takes the write lock up front, so two processes starting at once serialise here.
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -40,9 +48,67 @@ pub fn apply(conn: &mut Connection) -> StoreResult<()> {
     tx.commit().map_err(map_err)
 }
 
+/// Rust functions some migrations call, so that keys computed in SQL equal the write path's.
+fn register_functions(conn: &Connection) -> StoreResult<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "steward_thread_seen_key",
+        5,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let part = |i| ctx.get::<String>(i);
+            let key =
+                steward_store::rollup::thread_seen_key(&part(0)?, &part(1)?, &part(2)?, &part(3)?, &part(4)?);
+            Ok(key.to_vec())
+        },
+    )
+    .map_err(map_err)
+}
+
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database at version 1 with thread_seen rows keeps them through 0002, under the same
+    /// keys the write path computes, so no thread is counted twice after the upgrade.
+    #[test]
+    fn migration_0002_converts_thread_seen_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::conn::open(&dir.path().join("v1.db")).unwrap();
+        conn.execute_batch(MIGRATIONS[0].2).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, 'init', 0);
+             INSERT INTO thread_seen VALUES ('ws', 'd', 86400, 'u1', 'CODEX_CLI', 'thread-a');
+             INSERT INTO thread_seen VALUES ('ws', 'W', 0, '', '', 'thread-a');",
+        )
+        .unwrap();
+        apply(&mut conn).unwrap();
+        let mut rows: Vec<(i64, Vec<u8>)> = conn
+            .prepare("SELECT bucket, key FROM thread_seen ORDER BY bucket")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        rows.sort();
+        use steward_store::rollup::thread_seen_key;
+        assert_eq!(
+            rows,
+            vec![
+                (0, thread_seen_key("ws", "W", "", "", "thread-a").to_vec()),
+                (
+                    86400,
+                    thread_seen_key("ws", "d", "u1", "CODEX_CLI", "thread-a").to_vec()
+                ),
+            ]
+        );
+    }
 }

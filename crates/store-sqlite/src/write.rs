@@ -113,23 +113,12 @@ fn apply_rollups(tx: &rusqlite::Transaction<'_>, delta: &RollupDelta) -> StoreRe
             .map_err(map_err)?;
     }
     let mut seen = tx
-        .prepare_cached(
-            "INSERT INTO thread_seen (workspace_id, grain, bucket, user_id, client_id, thread_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
-        )
+        .prepare_cached("INSERT INTO thread_seen (bucket, key) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
         .map_err(map_err)?;
     let mut newly_seen = Vec::new();
     for t in &delta.thread_seen {
-        let c = &t.counter;
         if seen
-            .execute(params![
-                c.workspace_id,
-                c.grain,
-                c.bucket,
-                c.user_id,
-                c.client_id,
-                t.thread_id
-            ])
+            .execute(params![t.counter.bucket, &t.key()[..]])
             .map_err(map_err)?
             == 1
         {

@@ -22,6 +22,34 @@ pub fn event_key_bytes(workspace_id: &str, dedup_key: &str) -> [u8; 16] {
     out
 }
 
+/// The 16-byte key of a `thread_seen` row (stored beside its bucket): SHA-256 of the counter
+/// and the thread, NUL-separated. A narrow, bucket-first key keeps that index small and its
+/// inserts local to the current day and week; the table is only ever asked "is this new?".
+/// Migration 0002 computes the same bytes in SQL, so both must change together (or not at all).
+pub fn thread_seen_key(
+    workspace_id: &str,
+    grain: &str,
+    user_id: &str,
+    client_id: &str,
+    thread_id: &str,
+) -> [u8; 16] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (i, part) in [workspace_id, grain, user_id, client_id, thread_id]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            h.update([0u8]);
+        }
+        h.update(part.as_bytes());
+    }
+    let digest = h.finalize();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    out
+}
+
 /// Primary key of a `usage_daily` row.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct UsageDailyKey {
@@ -57,14 +85,6 @@ pub fn grain(week: bool, all_users: bool) -> &'static str {
     }
 }
 
-/// The `&'static` grain equal to `s`, for rows read back from the database.
-pub fn grain_from_str(s: &str) -> &'static str {
-    [GRAIN_DAY, GRAIN_WEEK, GRAIN_WORKSPACE_DAY, GRAIN_WORKSPACE_WEEK]
-        .into_iter()
-        .find(|g| *g == s)
-        .unwrap_or(GRAIN_DAY)
-}
-
 /// Key of a distinct-thread counter: threads active in a bucket, for one user or all users
 /// ([`ALL_USERS`]) and one client or all clients ([`ALL_CLIENTS`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -83,6 +103,20 @@ pub struct ThreadCountKey {
 pub struct ThreadSeen {
     pub counter: ThreadCountKey,
     pub thread_id: String,
+}
+
+impl ThreadSeen {
+    /// The row's stored key ([`thread_seen_key`]).
+    pub fn key(&self) -> [u8; 16] {
+        let c = &self.counter;
+        thread_seen_key(
+            &c.workspace_id,
+            c.grain,
+            &c.user_id,
+            &c.client_id,
+            &self.thread_id,
+        )
+    }
 }
 
 /// Everything a batch adds to the rollups, already merged by key. `usage` holds per-user rows
