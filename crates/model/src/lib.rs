@@ -5,6 +5,7 @@
 //! time bucketing, and the versioned rate card that prices token usage.
 
 pub mod client;
+pub mod compliance;
 pub mod event;
 pub mod principal;
 pub mod rate_card;
@@ -12,6 +13,7 @@ pub mod time;
 pub mod usage;
 
 pub use client::client_id_for;
+pub use compliance::LogType;
 pub use event::{EventKind, NormalizedEvent, Source};
 pub use principal::{ApiScope, Credential, CredentialKind, User, UserKind, Workspace};
 pub use rate_card::{Price, RateCard, RateCardError};
