@@ -7,8 +7,9 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
+use steward_compliance::chain::ChainError;
 use steward_core::analytics::FieldProblem;
-use steward_core::{AnalyticsError, PrincipalsError};
+use steward_core::{AnalyticsError, ComplianceError, PrincipalsError};
 use steward_ingest::IngestError;
 use steward_store::StoreError;
 
@@ -19,7 +20,12 @@ pub enum ApiError {
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },
     #[error("{0}")]
-    NotFound(&'static str),
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// Listed but no longer retrievable (HTTP 410, as OpenAI's expired files).
+    #[error("{0}")]
+    Gone(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("invalid query parameters")]
@@ -55,8 +61,23 @@ impl From<AnalyticsError> for ApiError {
         match err {
             AnalyticsError::Validation(p) => ApiError::Validation(p),
             AnalyticsError::BadRequest(m) => ApiError::BadRequest(m),
-            AnalyticsError::WorkspaceNotFound => ApiError::NotFound("Workspace not found"),
+            AnalyticsError::WorkspaceNotFound => ApiError::NotFound("Workspace not found".to_owned()),
             AnalyticsError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ComplianceError> for ApiError {
+    fn from(err: ComplianceError) -> Self {
+        match err {
+            ComplianceError::BadRequest(m) => ApiError::BadRequest(m),
+            ComplianceError::NotFound(m) => ApiError::NotFound(m),
+            ComplianceError::Conflict(m) => ApiError::Conflict(m),
+            ComplianceError::Chain(ChainError::NotFound { path }) => {
+                ApiError::Gone(format!("log file is no longer in the object store ({path})"))
+            }
+            ComplianceError::Chain(e) => ApiError::Internal(e.to_string()),
+            ComplianceError::Store(e) => e.into(),
         }
     }
 }
@@ -67,6 +88,8 @@ impl ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Ingest(e) => match e {
@@ -92,6 +115,8 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "unauthenticated",
             ApiError::Forbidden { code, .. } => code,
             ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Gone(_) => "gone",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Validation(_) => "validation_error",
             ApiError::Ingest(e) => match e {

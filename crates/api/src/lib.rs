@@ -1,11 +1,13 @@
 //! Steward's HTTP surface: the OTLP/HTTP receiver (`/v1/logs`, `/v1/traces`, `/v1/metrics`),
-//! the Analytics API (`/v1/analytics/codex/workspaces/{id}/usage`), `/healthz` and `/metrics`.
+//! the Analytics API (`/v1/analytics/codex/workspaces/{id}/usage`), the Compliance API
+//! (`/v1/compliance/workspaces/{id}/logs`), `/healthz` and `/metrics`.
 //!
 //! The only crate that knows axum. Handlers authenticate, call one service, and map the result
 //! to the wire format; errors are mapped to HTTP once, in [`error`].
 
 mod analytics;
 mod auth;
+mod compliance;
 pub mod error;
 mod health;
 mod otlp;
@@ -36,6 +38,15 @@ pub fn router(state: AppState) -> Router {
             "/v1/analytics/codex/workspaces/{workspace_id}/usage",
             get(analytics::usage),
         )
+        .route(
+            "/v1/compliance/workspaces/{workspace_id}/logs",
+            get(compliance::list_logs),
+        )
+        .route(
+            "/v1/compliance/workspaces/{workspace_id}/logs/{log_file_id}",
+            get(compliance::download_log),
+        )
+        .route("/v1/compliance/public_key", get(compliance::public_key))
         // One byte more than allowed reaches the handler, which answers 413 in OTLP's format.
         .layer(DefaultBodyLimit::max(body_limit + 1))
         .route_layer(axum::middleware::from_fn(telemetry::record_request))

@@ -19,7 +19,7 @@ use prost::Message;
 use serde::Serialize;
 use steward_ingest::identity::IngestPrincipal;
 use steward_ingest::otlp::{decode_logs, decode_metrics, decode_traces, decompress, Encoding};
-use steward_ingest::pipeline::{accept_metrics, accept_traces};
+use steward_ingest::pipeline::accept_metrics;
 use steward_ingest::IngestError;
 use steward_model::{ApiScope, CredentialKind};
 
@@ -159,8 +159,8 @@ pub async fn logs(
     }
 }
 
-/// Traces and metrics: authenticated, decoded (which validates them) and counted; see
-/// `steward_ingest::pipeline` for why their data is not stored yet.
+/// Metrics: authenticated, decoded (which validates them) and counted; see
+/// `steward_ingest::pipeline::accept_metrics` for why their data is not stored.
 async fn validated_signal<Req, Resp: Message + Serialize>(
     state: &AppState,
     headers: &HeaderMap,
@@ -182,15 +182,30 @@ async fn validated_signal<Req, Resp: Message + Serialize>(
     }
 }
 
+/// Traces: decoded, counted, and Codex's turn spans stored (see `Ingestor::ingest_traces`).
 pub async fn traces(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let ok = ExportTraceServiceResponse {
-        partial_success: None,
+    let (encoding, principal, bytes) = match prepare(&state, &headers, body).await {
+        Ok(ok) => ok,
+        Err((err, enc)) => return failure(err, enc),
     };
-    validated_signal(&state, &headers, body, decode_traces, accept_traces, ok).await
+    let request = match decode_traces(&bytes, encoding) {
+        Ok(r) => r,
+        Err(e) => return failure(ApiError::Ingest(e), encoding),
+    };
+    match state.ingestor.ingest_traces(&principal, &request).await {
+        Ok(_) => encoded(
+            StatusCode::OK,
+            encoding,
+            &ExportTraceServiceResponse {
+                partial_success: None,
+            },
+        ),
+        Err(e) => failure(ApiError::Ingest(e), encoding),
+    }
 }
 
 pub async fn metrics(

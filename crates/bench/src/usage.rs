@@ -320,6 +320,7 @@ async fn build_dataset(store: &dyn Store, users: usize, days: i64, today: i64) -
                 usd_micro: if n == 0 { 0 } else { price.usd_micro },
                 kind,
                 thread_id: Some(thread.clone()),
+                trace_id: None,
                 timestamp_ms: ts,
                 client_id: client.to_owned(),
                 model: Some(model.to_owned()),

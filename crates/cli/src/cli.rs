@@ -73,9 +73,49 @@ pub enum Command {
     /// API keys for the Analytics API (and, later, other APIs), limited by scopes.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The compliance log: sealed, signed files of prompts, responses, tool calls and admin
+    /// actions, served by the Compliance API (/v1/compliance/workspaces/{id}/logs).
+    #[command(subcommand)]
+    Compliance(ComplianceCommand),
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ComplianceCommand {
+    /// Seal every pending record now (the server also seals on its schedule).
+    Seal {
+        /// Every workspace, not only the selected one.
+        #[arg(long)]
+        all_workspaces: bool,
+    },
+    /// List sealed files of the workspace, oldest first.
+    Files {
+        /// Only this log type (CODEX_LOG, CODEX_SECURITY_LOG, AUDIT_LOG); repeat for several.
+        #[arg(long = "event-type", value_name = "TYPE")]
+        event_types: Vec<String>,
+        /// Most files to list.
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+    },
+    /// Verify the signed digest chain: of the configured store (checked against the database's
+    /// chain heads too), or of an exported folder. Names every file changed, removed, inserted
+    /// or swapped and every digest edited or missing; exits with status 1 if anything is wrong.
+    ///
+    /// Examples:
+    ///   steward compliance verify                       # the server's store
+    ///   steward compliance verify ./export --public-key steward-public-key.json
+    #[command(verbatim_doc_comment)]
+    Verify {
+        /// An exported folder (default: the configured compliance store).
+        dir: Option<PathBuf>,
+        /// Public key to trust: a key document (JSON) or its hex. Default: the server's key
+        /// (for the store) or the folder's own steward-public-key.json (weaker: an attacker who
+        /// rewrote the folder could have replaced it; compare its fingerprint out of band).
+        #[arg(long, value_name = "FILE|HEX")]
+        public_key: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

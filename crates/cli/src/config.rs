@@ -21,7 +21,47 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub analytics: AnalyticsSection,
     pub rate_card: RateCardSection,
+    pub compliance: ComplianceSection,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ComplianceSection {
+    /// Where sealed log files and digests go: a directory, or s3:// gs:// az:// (builds with
+    /// those features). Empty: `<data_dir>/compliance`. Replicas must share one.
+    pub store: String,
+    /// Ed25519 signing key of the digest chain (PKCS#8 PEM), created on first use. Empty:
+    /// `<data_dir>/compliance-signing-key.pem`. Replicas must share one.
+    pub signing_key_file: String,
+    /// Pending records are sealed once the oldest is this many seconds old.
+    pub seal_interval_secs: u64,
+    /// How often the server looks for records due for sealing, in seconds.
+    pub sealer_poll_secs: u64,
+    /// Records per sealed file at most.
+    pub max_records_per_file: usize,
+    /// Size of a sealed file at most, in MiB.
+    pub max_file_mib: usize,
+    /// What content (prompts, tool arguments and output) is kept, applied at ingest to every
+    /// workspace without an entry in `workspace_capture`.
+    pub capture: steward_compliance::capture::CaptureConfig,
+    /// Capture profiles of particular workspaces, by workspace id.
+    pub workspace_capture: std::collections::BTreeMap<String, steward_compliance::capture::CaptureConfig>,
+}
+
+impl Default for ComplianceSection {
+    fn default() -> Self {
+        ComplianceSection {
+            store: String::new(),
+            signing_key_file: String::new(),
+            seal_interval_secs: 3600,
+            sealer_poll_secs: 10,
+            max_records_per_file: 10_000,
+            max_file_mib: 64,
+            capture: Default::default(),
+            workspace_capture: Default::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,7 +171,15 @@ impl Default for LogConfig {
 pub const EXAMPLE_TOML: &str = include_str!("../../../steward.example.toml");
 
 /// Top-level sections of the configuration file (and of `STEWARD_<SECTION>__<KEY>` variables).
-const SECTIONS: &[&str] = &["server", "storage", "ingest", "analytics", "rate_card", "log"];
+const SECTIONS: &[&str] = &[
+    "server",
+    "storage",
+    "ingest",
+    "analytics",
+    "rate_card",
+    "compliance",
+    "log",
+];
 
 /// Values given as command-line flags; `None` means "not given".
 #[derive(Debug, Default, Clone, Serialize)]
@@ -216,6 +264,12 @@ impl Config {
         if self.analytics.lookback_days == 0 {
             bail!("analytics.lookback_days must be at least 1");
         }
+        if self.compliance.seal_interval_secs == 0 || self.compliance.sealer_poll_secs == 0 {
+            bail!("compliance.seal_interval_secs and compliance.sealer_poll_secs must be at least 1");
+        }
+        if self.compliance.max_records_per_file == 0 || self.compliance.max_file_mib == 0 {
+            bail!("compliance.max_records_per_file and compliance.max_file_mib must be at least 1");
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format must be `text` or `json`, got `{}`", self.log.format);
         }
@@ -237,6 +291,22 @@ impl Config {
             Backend::Sqlite(self.storage.data_dir.join("steward.db"))
         } else {
             Backend::Postgres(url.to_owned())
+        }
+    }
+
+    /// The compliance object store: the configured one, else `<data_dir>/compliance`.
+    pub fn compliance_store(&self) -> String {
+        match self.compliance.store.trim() {
+            "" => self.storage.data_dir.join("compliance").display().to_string(),
+            s => s.to_owned(),
+        }
+    }
+
+    /// The compliance signing key file: the configured one, else in the data directory.
+    pub fn compliance_key_file(&self) -> PathBuf {
+        match self.compliance.signing_key_file.trim() {
+            "" => self.storage.data_dir.join("compliance-signing-key.pem"),
+            s => PathBuf::from(s),
         }
     }
 

@@ -4,8 +4,10 @@
 //! Services take an `Arc<dyn Store>` and explicit configuration; they know no HTTP and no SQL.
 
 pub mod analytics;
+pub mod compliance;
 pub mod demo;
 pub mod principals;
 
 pub use analytics::{AnalyticsConfig, AnalyticsError, RawUsageParams, UsagePage, UsageService};
+pub use compliance::{ComplianceConfig, ComplianceError, ComplianceService};
 pub use principals::{IssuedSecret, Principals, PrincipalsError};

@@ -6,9 +6,12 @@
 use std::sync::Arc;
 
 use rand::distr::{Alphanumeric, SampleString};
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use steward_model::{ApiScope, Credential, CredentialKind, User, UserKind, Workspace};
 use steward_store::{NewCredential, NewUser, Store, StoreError};
+
+use crate::compliance::audit::{self, Actor};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PrincipalsError {
@@ -35,6 +38,8 @@ pub const API_KEY_PREFIX: &str = "stw_ak_";
 #[derive(Clone)]
 pub struct Principals {
     store: Arc<dyn Store>,
+    /// Who the changes made through this value are audited as.
+    actor: Actor,
 }
 
 pub fn hash_secret(secret: &str) -> String {
@@ -46,8 +51,38 @@ fn new_secret(prefix: &str) -> String {
 }
 
 impl Principals {
+    /// Principals whose changes are audited as done by `Actor::System` ("server"); admin
+    /// commands use [`Principals::acting_as`].
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Principals { store }
+        Principals {
+            store,
+            actor: Actor::System {
+                reason: "server".to_owned(),
+            },
+        }
+    }
+
+    /// The same principals, with changes audited as done by `actor`.
+    pub fn acting_as(mut self, actor: Actor) -> Self {
+        self.actor = actor;
+        self
+    }
+
+    /// Queues an `AUDIT_LOG` record of a change. It is a second write after the change itself:
+    /// a crash between the two loses the record (noted in docs/compliance.md).
+    async fn audit(
+        &self,
+        workspace_id: &str,
+        action: &str,
+        old: Option<Value>,
+        new: Option<Value>,
+    ) -> Result<(), PrincipalsError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let record = audit::record(workspace_id, &self.actor, action, old, new, now);
+        Ok(self.store.append_audit_record(record).await?)
     }
 
     pub async fn default_workspace(&self) -> Result<Workspace, PrincipalsError> {
@@ -75,7 +110,18 @@ impl Principals {
             kind: UserKind::Person,
             principal_key: format!("email:{}", email.to_lowercase()),
         };
-        Ok(self.store.upsert_user(&new).await?)
+        let old = self.store.find_user_by_email(workspace_id, email).await?;
+        let user = self.store.upsert_user(&new).await?;
+        if old.as_ref() != Some(&user) {
+            let action = if old.is_some() {
+                "user.updated"
+            } else {
+                "user.created"
+            };
+            self.audit(workspace_id, action, old.map(|u| json!(u)), Some(json!(user)))
+                .await?;
+        }
+        Ok(user)
     }
 
     async fn issue(
@@ -94,6 +140,16 @@ impl Principals {
             secret_hash: hash_secret(&secret),
         };
         let credential = self.store.create_credential(&new).await?;
+        let action = match credential.kind {
+            CredentialKind::ApiKey { .. } => "api_key.created",
+            _ => "ingest_token.created",
+        };
+        // The credential without its secret (only the hash is stored, and not recorded here).
+        let described = json!({
+            "id": credential.id, "name": credential.name, "kind": credential.kind,
+            "prefix": credential.prefix, "created_at_ms": credential.created_at_ms,
+        });
+        self.audit(workspace_id, action, None, Some(described)).await?;
         Ok(IssuedSecret { credential, secret })
     }
 

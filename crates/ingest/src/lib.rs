@@ -4,10 +4,12 @@
 //! identity) into OTLP messages; [`normalize`] turns log records into Codex events (thread, turn,
 //! tokens, surface, model, time) or a per-record rejection naming the bad attribute;
 //! [`identity`] attributes each record to a user through the store; [`queue`] batches events
-//! from many requests into durable group commits with a bounded depth.
+//! from many requests into durable group commits with a bounded depth; [`capture`] applies the
+//! workspace's content capture profile (full, redacted, hashed, dropped) before anything is stored.
 //!
 //! This crate knows no HTTP framework and no SQL.
 
+pub mod capture;
 pub mod error;
 pub mod identity;
 pub mod normalize;

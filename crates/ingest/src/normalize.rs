@@ -48,6 +48,8 @@ pub struct ParsedRecord {
     pub event_name: String,
     pub kind: EventKind,
     pub thread_id: Option<String>,
+    /// Hex trace id of the record, when it has one (joins it to its turn's span).
+    pub trace_id: Option<String>,
     pub timestamp_ms: i64,
     pub client_id: &'static str,
     pub model: Option<String>,
@@ -121,7 +123,10 @@ pub fn parse_logs(
                     received_ms,
                     raw,
                 ) {
-                    Ok(p) => parsed.push(p),
+                    Ok(mut p) => {
+                        p.trace_id = trace_hex(&record.trace_id);
+                        parsed.push(p)
+                    }
                     Err(reason) => rejected.push(RecordRejection { index, reason }),
                 }
                 index += 1;
@@ -142,10 +147,20 @@ fn canonical_raw(
     let attributes = serde_json::to_string(attrs).unwrap_or_default();
     let body = any_to_json(record.body.as_ref()).to_string();
     let severity = Value::String(record.severity_text.clone()).to_string();
+    let trace_id = match trace_hex(&record.trace_id) {
+        Some(t) => Value::String(t).to_string(),
+        None => "null".to_owned(),
+    };
     format!(
-        "{{\"attributes\":{attributes},\"body\":{body},\"observed_time_unix_nano\":{},\"resource\":{resource_json},\"scope\":{scope_json},\"severity_text\":{severity},\"time_unix_nano\":{}}}",
+        "{{\"attributes\":{attributes},\"body\":{body},\"observed_time_unix_nano\":{},\"resource\":{resource_json},\"scope\":{scope_json},\"severity_text\":{severity},\"time_unix_nano\":{},\"trace_id\":{trace_id}}}",
         record.observed_time_unix_nano, record.time_unix_nano
     )
+}
+
+/// A trace id as lowercase hex, or `None` when absent (empty or all zero, as Codex sends on
+/// records emitted outside a span).
+pub fn trace_hex(id: &[u8]) -> Option<String> {
+    (!id.is_empty() && id.iter().any(|b| *b != 0)).then(|| hex::encode(id))
 }
 
 fn parse_record(
@@ -180,6 +195,7 @@ fn parse_record(
         event_name,
         kind,
         thread_id,
+        trace_id: None,
         timestamp_ms,
         client_id: client_id_for(originator.as_deref()),
         model,
@@ -300,6 +316,7 @@ pub fn finalize(p: ParsedRecord, workspace_id: &str, user_id: &str, rate_card: &
         event_name: p.event_name,
         kind: p.kind,
         thread_id: p.thread_id,
+        trace_id: p.trace_id,
         timestamp_ms: p.timestamp_ms,
         client_id: p.client_id.to_owned(),
         model: p.model,
@@ -333,6 +350,7 @@ mod raw_tests {
                 "scope",
                 "severity_text",
                 "time_unix_nano",
+                "trace_id",
             ] {
                 assert!(v.get(key).is_some(), "{key} in {}", p.raw);
             }

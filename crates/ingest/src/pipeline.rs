@@ -7,6 +7,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use steward_model::RateCard;
 
+use crate::capture::CaptureProfiles;
 use crate::error::IngestError;
 use crate::identity::{IngestPrincipal, Resolver};
 use crate::normalize::{finalize, parse_logs};
@@ -24,7 +25,9 @@ pub struct LogsOutcome {
 }
 
 pub struct Ingestor {
+    store: Arc<dyn steward_store::Store>,
     resolver: Resolver,
+    capture: CaptureProfiles,
     queue: WriteQueue,
     rate_card: Arc<RateCard>,
 }
@@ -35,10 +38,18 @@ const MAX_REASONS: usize = 5;
 impl Ingestor {
     pub fn new(store: Arc<dyn steward_store::Store>, queue: WriteQueue, rate_card: Arc<RateCard>) -> Self {
         Ingestor {
-            resolver: Resolver::new(store),
+            resolver: Resolver::new(store.clone()),
+            store,
+            capture: CaptureProfiles::default(),
             queue,
             rate_card,
         }
+    }
+
+    /// Content capture per workspace (default: everything kept as Codex sent it).
+    pub fn with_capture(mut self, capture: CaptureProfiles) -> Self {
+        self.capture = capture;
+        self
     }
 
     pub fn queue(&self) -> &WriteQueue {
@@ -55,7 +66,8 @@ impl Ingestor {
         let workspace_id = principal.workspace_id();
         let mut events = Vec::with_capacity(parsed.len());
         let mut unknown = 0u64;
-        for record in parsed {
+        for mut record in parsed {
+            self.capture.apply(workspace_id, &mut record);
             if record.kind == steward_model::EventKind::Unknown {
                 unknown += 1;
             }
@@ -94,18 +106,66 @@ impl Ingestor {
     }
 }
 
-/// Traces are accepted and validated (decoding is the validation); Codex's spans duplicate
-/// what its log events already say, so nothing is stored from them yet.
-pub fn accept_traces(request: &ExportTraceServiceRequest) -> u64 {
-    let spans: usize = request
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len())
-        .sum();
-    metrics::counter!("steward_ingest_records_total", "signal" => "traces", "outcome" => "accepted")
-        .increment(spans as u64);
-    spans as u64
+impl Ingestor {
+    /// Traces: validated (decoding is the validation) and counted. Their token figures repeat
+    /// the log events' (counting both would double-count), but one fact is only in traces: the
+    /// turn id (`turn.id` on `session_task.turn`, whose trace id the turn's log records carry;
+    /// docs/research/codex-0.169-otel-signals.md §4.3). Those spans are stored, so compliance
+    /// records get their `turn_id`.
+    pub async fn ingest_traces(
+        &self,
+        principal: &IngestPrincipal,
+        request: &ExportTraceServiceRequest,
+    ) -> Result<u64, IngestError> {
+        let workspace_id = principal.workspace_id();
+        let mut total = 0u64;
+        let mut turns = Vec::new();
+        for span in request
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans)
+        {
+            total += 1;
+            if let Some(turn) = turn_span(workspace_id, span) {
+                turns.push(turn);
+            }
+        }
+        if !turns.is_empty() {
+            self.store.insert_turn_spans(turns).await?;
+        }
+        metrics::counter!("steward_ingest_records_total", "signal" => "traces", "outcome" => "accepted")
+            .increment(total);
+        Ok(total)
+    }
+}
+
+/// The turn span of Codex (`session_task.turn`) as a trace → turn mapping.
+fn turn_span(
+    workspace_id: &str,
+    span: &opentelemetry_proto::tonic::trace::v1::Span,
+) -> Option<steward_store::TurnSpan> {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
+    if span.name != "session_task.turn" {
+        return None;
+    }
+    let trace_id = crate::normalize::trace_hex(&span.trace_id)?;
+    // `thread.id` appears twice on this span: an int (the OS thread) and a string (the
+    // conversation id); only the string one is wanted.
+    let string_attr = |key: &str| {
+        span.attributes
+            .iter()
+            .find_map(|kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(V::StringValue(s)) if kv.key == key && !s.is_empty() => Some(s.clone()),
+                _ => None,
+            })
+    };
+    Some(steward_store::TurnSpan {
+        workspace_id: workspace_id.to_owned(),
+        trace_id,
+        turn_id: string_attr("turn.id")?,
+        thread_id: string_attr("thread.id").or_else(|| string_attr("conversation.id")),
+    })
 }
 
 /// Metrics are accepted and validated; usage figures come from log events, which carry the

@@ -200,6 +200,30 @@ mod tests {
         async fn usage_rows(&self, _: &UsageQuery) -> StoreResult<UsageRowsPage> {
             unused()
         }
+        async fn insert_turn_spans(&self, _: Vec<TurnSpan>) -> StoreResult<u64> {
+            unused()
+        }
+        async fn append_audit_record(&self, _: NewAuditRecord) -> StoreResult<()> {
+            unused()
+        }
+        async fn pending_workspaces(&self) -> StoreResult<Vec<(String, i64)>> {
+            unused()
+        }
+        async fn pending_records(&self, _: &str, _: u32) -> StoreResult<Vec<PendingRecord>> {
+            unused()
+        }
+        async fn chain_head(&self, _: &str) -> StoreResult<Option<ChainHeadRow>> {
+            unused()
+        }
+        async fn commit_seal(&self, _: SealCommit) -> StoreResult<()> {
+            unused()
+        }
+        async fn list_compliance_files(&self, _: &FileQuery) -> StoreResult<Vec<ComplianceFile>> {
+            unused()
+        }
+        async fn get_compliance_file(&self, _: &str, _: &str) -> StoreResult<Option<ComplianceFile>> {
+            unused()
+        }
     }
 
     fn events(n: usize) -> Vec<NormalizedEvent> {
@@ -212,6 +236,7 @@ mod tests {
                 event_name: "codex.user_prompt".into(),
                 kind: steward_model::EventKind::UserPrompt,
                 thread_id: None,
+                trace_id: None,
                 timestamp_ms: 0,
                 client_id: "CODEX_CLI".into(),
                 model: None,

@@ -74,6 +74,10 @@ pub struct NormalizedEvent {
     pub kind: EventKind,
     /// `conversation.id`: the thread. A resumed session keeps its id.
     pub thread_id: Option<String>,
+    /// OTLP trace id (hex) of the span active when the record was emitted: in Codex 0.169.0 the
+    /// turn's trace, whose `session_task.turn` span names the turn id (logs carry none).
+    #[serde(default)]
+    pub trace_id: Option<String>,
     /// Event time in Unix milliseconds (from `event.timestamp`; OTLP record times are 0).
     pub timestamp_ms: i64,
     /// OpenAI `client_id` of the surface that produced it.

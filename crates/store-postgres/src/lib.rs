@@ -4,14 +4,17 @@
 //! It is a translation of `steward-store-sqlite` with the same schema and the same semantics,
 //! checked by the same conformance suite; what differs is how concurrency between processes is
 //! made safe: migrations serialise on an advisory lock, every idempotent write is a single
-//! `INSERT ... ON CONFLICT`, and event batches take row locks in a global order and are retried
-//! whole when PostgreSQL still reports a deadlock or serialisation failure.
+//! `INSERT ... ON CONFLICT`, event batches take row locks in a global order and are retried
+//! whole when PostgreSQL still reports a deadlock or serialisation failure, and a compliance
+//! sealing moves its workspace's chain head by compare-and-set, so of two concurrent sealers
+//! one commits and the other gets `Conflict`.
 //!
 //! It is not a general PostgreSQL toolkit: it owns its tables (created by its embedded
 //! migrations), connects without TLS (put it behind a local socket, a private network or a TLS
 //! proxy), and assumes the server keeps `fsync` on; it turns `synchronous_commit` back on for its
 //! own sessions when the server disabled it, so an acknowledged batch survives a crash.
 
+mod compliance;
 mod conn;
 mod migrate;
 mod principals;
@@ -21,7 +24,10 @@ mod write;
 use async_trait::async_trait;
 use deadpool_postgres::Pool;
 use steward_model::{Credential, NormalizedEvent, User, Workspace};
-use steward_store::{InsertOutcome, NewCredential, NewUser, Store, StoreResult, UsageQuery, UsageRowsPage};
+use steward_store::{
+    ChainHeadRow, ComplianceFile, FileQuery, InsertOutcome, NewAuditRecord, NewCredential, NewUser,
+    PendingRecord, SealCommit, Store, StoreResult, TurnSpan, UsageQuery, UsageRowsPage,
+};
 
 pub use migrate::MIGRATIONS;
 
@@ -112,5 +118,41 @@ impl Store for PostgresStore {
 
     async fn usage_rows(&self, query: &UsageQuery) -> StoreResult<UsageRowsPage> {
         usage::usage_rows(&self.client().await?, query).await
+    }
+
+    async fn insert_turn_spans(&self, spans: Vec<TurnSpan>) -> StoreResult<u64> {
+        compliance::insert_turn_spans(&self.pool, &spans).await
+    }
+
+    async fn append_audit_record(&self, record: NewAuditRecord) -> StoreResult<()> {
+        compliance::append_audit_record(&self.client().await?, &record).await
+    }
+
+    async fn pending_workspaces(&self) -> StoreResult<Vec<(String, i64)>> {
+        compliance::pending_workspaces(&self.client().await?).await
+    }
+
+    async fn pending_records(&self, workspace_id: &str, limit: u32) -> StoreResult<Vec<PendingRecord>> {
+        compliance::pending_records(&self.client().await?, workspace_id, limit).await
+    }
+
+    async fn chain_head(&self, workspace_id: &str) -> StoreResult<Option<ChainHeadRow>> {
+        compliance::chain_head(&self.client().await?, workspace_id).await
+    }
+
+    async fn commit_seal(&self, commit: SealCommit) -> StoreResult<()> {
+        compliance::commit_seal(&self.pool, &commit).await
+    }
+
+    async fn list_compliance_files(&self, query: &FileQuery) -> StoreResult<Vec<ComplianceFile>> {
+        compliance::list_files(&self.client().await?, query).await
+    }
+
+    async fn get_compliance_file(
+        &self,
+        workspace_id: &str,
+        file_id: &str,
+    ) -> StoreResult<Option<ComplianceFile>> {
+        compliance::get_file(&self.client().await?, workspace_id, file_id).await
     }
 }

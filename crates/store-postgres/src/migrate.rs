@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "thread_seen_keys",
         include_str!("../migrations/0002_thread_seen_keys.sql"),
     ),
+    (3, "compliance", include_str!("../migrations/0003_compliance.sql")),
 ];
 
 /// Key of the transaction-scoped advisory lock that serialises migrators (ASCII "stewmigr"),

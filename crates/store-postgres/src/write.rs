@@ -4,7 +4,9 @@
 //! (`UNNEST($1::text[], ...)`), so a batch costs the same few round trips whatever its size.
 //! `ON CONFLICT` makes the counting exactly-once even when two replicas insert the same event
 //! at the same moment: the second waits for the first's commit, then skips the row, and
-//! `RETURNING` tells each which rows it really inserted.
+//! `RETURNING` tells each which rows it really inserted. Inserted events that are compliance
+//! records are queued in `compliance_pending` by the events statement itself (a second variant,
+//! used only for batches that have some).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -27,8 +29,10 @@ ORDER BY ord
 ON CONFLICT DO NOTHING
 RETURNING key";
 
-const INSERT_EVENTS: &str = "
-INSERT INTO events (workspace_id, dedup_key, user_id, source, event_name, kind, thread_id, ts_ms,
+/// The events insert, shared by the two statements below.
+macro_rules! insert_events_sql {
+    () => {
+        "INSERT INTO events (workspace_id, dedup_key, user_id, source, event_name, kind, thread_id, ts_ms,
     client_id, model, input_tokens, cached_input_tokens, output_tokens, reasoning_output_tokens,
     total_tokens, credits_micro, usd_micro, rate_card_version, raw, received_at_ms)
 SELECT workspace_id, dedup_key, user_id, source, event_name, kind, thread_id, ts_ms,
@@ -40,7 +44,26 @@ FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text
     WITH ORDINALITY AS t(workspace_id, dedup_key, user_id, source, event_name, kind, thread_id, ts_ms,
         client_id, model, input_tokens, cached_input_tokens, output_tokens, reasoning_output_tokens,
         total_tokens, credits_micro, usd_micro, rate_card_version, raw, ord)
-ORDER BY ord";
+ORDER BY ord"
+    };
+}
+
+const INSERT_EVENTS: &str = insert_events_sql!();
+
+// For batches with compliance events: the same insert, whose RETURNING rows are matched
+// server-side with the compliance events ($21..$24, by workspace and dedup key) to queue their
+// pending records with the new `events.id`, in the same statement (no ids travel back and forth).
+const INSERT_EVENTS_QUEUEING: &str = concat!(
+    "WITH inserted AS (\n",
+    insert_events_sql!(),
+    "\nRETURNING id, workspace_id, dedup_key, ts_ms)
+INSERT INTO compliance_pending (workspace_id, log_type, ts_ms, event_id, trace_id)
+SELECT inserted.workspace_id, c.log_type, inserted.ts_ms, inserted.id, c.trace_id
+FROM inserted
+JOIN UNNEST($21::text[], $22::text[], $23::text[], $24::text[]) AS c(workspace_id, dedup_key, log_type, trace_id)
+    ON c.workspace_id = inserted.workspace_id AND c.dedup_key = inserted.dedup_key
+ORDER BY inserted.id"
+);
 
 const UPSERT_USAGE: &str = "
 INSERT INTO usage_daily (workspace_id, day, week, user_id, client_id, model, rate_card_version,
@@ -128,7 +151,12 @@ async fn attempt_insert(
     events: &[([u8; 16], &NormalizedEvent)],
 ) -> Result<u64, tokio_postgres::Error> {
     let tx = client.transaction().await?;
-    let (claim, insert) = tokio::try_join!(tx.prepare_cached(CLAIM_KEYS), tx.prepare_cached(INSERT_EVENTS))?;
+    // Cached per connection: after the first batch, preparing is free.
+    let (claim, insert, insert_queueing) = tokio::try_join!(
+        tx.prepare_cached(CLAIM_KEYS),
+        tx.prepare_cached(INSERT_EVENTS),
+        tx.prepare_cached(INSERT_EVENTS_QUEUEING)
+    )?;
     // The workspace is part of the key bytes: equal dedup keys in two workspaces are two events.
     let times: Vec<i64> = events.iter().map(|(_, e)| e.timestamp_ms).collect();
     let keys: Vec<&[u8]> = events.iter().map(|(k, _)| &k[..]).collect();
@@ -146,7 +174,15 @@ async fn attempt_insert(
     if !inserted.is_empty() {
         let cols = EventColumns::of(&inserted);
         let received = now_ms();
-        tx.execute(&insert, &cols.params(&received)).await?;
+        let params = cols.params(&received);
+        let pending = PendingColumns::of(&inserted);
+        if pending.log_type.is_empty() {
+            tx.execute(&insert, &params).await?;
+        } else {
+            let mut all: Vec<&(dyn ToSql + Sync)> = params.to_vec();
+            all.extend(pending.params());
+            tx.execute(&insert_queueing, &all).await?;
+        }
     }
     let delta = RollupDelta::from_events(inserted.iter().copied());
     apply_rollups(&tx, &delta).await?;
@@ -169,11 +205,15 @@ async fn apply_rollups(
     let (usage, seen) = (UsageColumns::of(delta), SeenColumns::of(delta));
     let (usage_params, seen_params) = (usage.params(), seen.params());
     // Both statements are sent before the first reply arrives (tokio-postgres pipelines
-    // requests on one connection); the server still runs them one after the other.
-    let (_, newly_seen) = tokio::try_join!(
+    // requests on one connection); the server still runs them one after the other. `join!`,
+    // not `try_join!` (which may report either error first): when the first fails (say, a
+    // retryable deadlock) the second fails only with "transaction is aborted", which is not.
+    let (upserted, newly_seen) = tokio::join!(
         tx.execute(&usage_stmt, &usage_params),
         tx.query(&seen_stmt, &seen_params)
-    )?;
+    );
+    upserted?;
+    let newly_seen = newly_seen?;
     // RETURNING names the new rows by key; map them back to their counters.
     let by_key: HashMap<(i64, &[u8]), &ThreadSeen> = seen
         .bucket
@@ -267,6 +307,44 @@ impl<'a> EventColumns<'a> {
             &self.rate_card_version,
             &self.raw,
             received_at_ms,
+        ]
+    }
+}
+
+/// The inserted events that are compliance records (`NormalizedEvent::log_type`), as one array
+/// per column, in `INSERT_EVENTS_QUEUEING` parameter order ($21..$24).
+struct PendingColumns<'a> {
+    workspace_id: Vec<&'a str>,
+    dedup_key: Vec<&'a str>,
+    log_type: Vec<&'a str>,
+    trace_id: Vec<Option<&'a str>>,
+}
+
+impl<'a> PendingColumns<'a> {
+    fn of(events: &[&'a NormalizedEvent]) -> Self {
+        let mut c = PendingColumns {
+            workspace_id: Vec::new(),
+            dedup_key: Vec::new(),
+            log_type: Vec::new(),
+            trace_id: Vec::new(),
+        };
+        for e in events {
+            if let Some(log_type) = e.log_type() {
+                c.workspace_id.push(&e.workspace_id);
+                c.dedup_key.push(&e.dedup_key);
+                c.log_type.push(log_type.as_str());
+                c.trace_id.push(e.trace_id.as_deref());
+            }
+        }
+        c
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 4] {
+        [
+            &self.workspace_id,
+            &self.dedup_key,
+            &self.log_type,
+            &self.trace_id,
         ]
     }
 }

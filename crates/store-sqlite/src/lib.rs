@@ -7,6 +7,7 @@
 //! crash or power loss. Blocking calls run on tokio's blocking pool.
 
 mod checkpoint;
+mod compliance;
 mod conn;
 mod migrate;
 mod principals;
@@ -20,7 +21,8 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 use steward_model::{Credential, NormalizedEvent, User, Workspace};
 use steward_store::{
-    InsertOutcome, NewCredential, NewUser, Store, StoreError, StoreResult, UsageQuery, UsageRowsPage,
+    ChainHeadRow, ComplianceFile, FileQuery, InsertOutcome, NewAuditRecord, NewCredential, NewUser,
+    PendingRecord, SealCommit, Store, StoreError, StoreResult, TurnSpan, UsageQuery, UsageRowsPage,
 };
 
 use checkpoint::Checkpointer;
@@ -168,5 +170,48 @@ impl Store for SqliteStore {
     async fn usage_rows(&self, query: &UsageQuery) -> StoreResult<UsageRowsPage> {
         let query = query.clone();
         self.read(move |c| usage::usage_rows(c, &query)).await
+    }
+
+    async fn insert_turn_spans(&self, spans: Vec<TurnSpan>) -> StoreResult<u64> {
+        self.write(move |c| compliance::insert_turn_spans(c, &spans))
+            .await
+    }
+
+    async fn append_audit_record(&self, record: NewAuditRecord) -> StoreResult<()> {
+        self.write(move |c| compliance::append_audit_record(c, &record))
+            .await
+    }
+
+    async fn pending_workspaces(&self) -> StoreResult<Vec<(String, i64)>> {
+        self.read(compliance::pending_workspaces).await
+    }
+
+    async fn pending_records(&self, workspace_id: &str, limit: u32) -> StoreResult<Vec<PendingRecord>> {
+        let ws = workspace_id.to_owned();
+        self.read(move |c| compliance::pending_records(c, &ws, limit))
+            .await
+    }
+
+    async fn chain_head(&self, workspace_id: &str) -> StoreResult<Option<ChainHeadRow>> {
+        let ws = workspace_id.to_owned();
+        self.read(move |c| compliance::chain_head(c, &ws)).await
+    }
+
+    async fn commit_seal(&self, commit: SealCommit) -> StoreResult<()> {
+        self.write(move |c| compliance::commit_seal(c, &commit)).await
+    }
+
+    async fn list_compliance_files(&self, query: &FileQuery) -> StoreResult<Vec<ComplianceFile>> {
+        let query = query.clone();
+        self.read(move |c| compliance::list_files(c, &query)).await
+    }
+
+    async fn get_compliance_file(
+        &self,
+        workspace_id: &str,
+        file_id: &str,
+    ) -> StoreResult<Option<ComplianceFile>> {
+        let (ws, id) = (workspace_id.to_owned(), file_id.to_owned());
+        self.read(move |c| compliance::get_file(c, &ws, &id)).await
     }
 }

@@ -60,6 +60,17 @@ pub fn insert_events(c: &mut Connection, events: &[NormalizedEvent]) -> StoreRes
                 e.raw,
             ])
             .map_err(map_err)?;
+            if let Some(log_type) = e.log_type() {
+                let id = tx.last_insert_rowid();
+                crate::compliance::queue_event(
+                    &tx,
+                    &e.workspace_id,
+                    log_type,
+                    e.timestamp_ms,
+                    id,
+                    e.trace_id.as_deref(),
+                )?;
+            }
             inserted.push(e);
         }
     }

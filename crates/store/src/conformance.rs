@@ -7,9 +7,15 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use steward_model::{ApiScope, CredentialKind, EventKind, NormalizedEvent, Source, TokenUsage, UserKind};
+use steward_model::{
+    ApiScope, CredentialKind, EventKind, LogType, NormalizedEvent, Source, TokenUsage, UserKind,
+};
 
-use crate::{Bucket, Grouping, NewCredential, NewUser, Store, UsageCursor, UsageQuery};
+use crate::{
+    Bucket, ChainHeadRow, ComplianceFile, FileQuery, Grouping, NewAuditRecord, NewCredential, NewUser,
+    PendingEvent, PendingRecord, PendingSource, SealCommit, Store, StoreError, TurnSpan, UsageCursor,
+    UsageQuery,
+};
 
 /// A fresh store and whatever must live as long as it (temp dir, scratch database).
 pub type Fixture = (Arc<dyn Store>, Box<dyn Any + Send>);
@@ -35,6 +41,12 @@ macro_rules! store_conformance_suite {
             workspaces_are_isolated,
             events_without_usage_are_stored_but_not_counted,
             distinct_threads_hold_across_batches_and_grains,
+            inserting_events_queues_compliance_records,
+            turn_spans_give_pending_events_their_turn,
+            audit_records_are_pending_and_workspaces_report_oldest,
+            sealing_commits_files_and_conflicts_change_nothing,
+            concurrent_first_sealings_one_wins,
+            compliance_files_list_in_order_per_workspace,
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {
@@ -72,6 +84,7 @@ fn event(
         event_name: "codex.test".to_owned(),
         kind,
         thread_id: Some(thread.to_owned()),
+        trace_id: None,
         timestamp_ms: ts_secs * 1000 + 123,
         client_id: client.to_owned(),
         model: Some(model.to_owned()),
@@ -763,4 +776,729 @@ pub async fn distinct_threads_hold_across_batches_and_grains(fixture: Fixture) {
         "a: one thread on two clients: {by_user:?}"
     );
     assert!(by_user.contains(&(false, 2, 1)), "b: two threads: {by_user:?}");
+}
+
+// --- Compliance log ---
+
+/// `e` as Codex names it (`event.name`), with a raw record of its own and a trace id.
+fn named(mut e: NormalizedEvent, name: &str, trace: Option<&str>) -> NormalizedEvent {
+    e.event_name = name.to_owned();
+    e.raw = format!(r#"{{"event.name":"{name}","key":"{}"}}"#, e.dedup_key);
+    e.trace_id = trace.map(str::to_owned);
+    e
+}
+
+/// The record a pending Codex event must come back as.
+fn expected_pending(e: &NormalizedEvent, email: Option<&str>, turn: Option<&str>) -> PendingEvent {
+    PendingEvent {
+        dedup_key: e.dedup_key.clone(),
+        user_id: e.user_id.clone(),
+        user_email: email.map(str::to_owned),
+        event_name: e.event_name.clone(),
+        thread_id: e.thread_id.clone(),
+        timestamp_ms: e.timestamp_ms,
+        client_id: e.client_id.clone(),
+        model: e.model.clone(),
+        usage: e.kind.usage().cloned(),
+        raw: e.raw.clone(),
+        turn_id: turn.map(str::to_owned),
+    }
+}
+
+/// The pending records as `(log type, timestamp, event)`, checking that queue positions ascend.
+fn pending_events(records: &[PendingRecord]) -> Vec<(LogType, i64, PendingEvent)> {
+    assert!(
+        records.windows(2).all(|w| w[0].pending_id < w[1].pending_id),
+        "pending records come oldest queue position first: {records:?}"
+    );
+    records
+        .iter()
+        .map(|r| match &r.source {
+            PendingSource::Event(e) => {
+                assert_eq!(r.timestamp_ms, e.timestamp_ms, "a pending event keeps its time");
+                (r.log_type, r.timestamp_ms, (**e).clone())
+            }
+            PendingSource::Record(json) => panic!("expected a pending event, got the record {json}"),
+        })
+        .collect()
+}
+
+fn audit(ws: &str, timestamp_ms: i64, n: u32) -> NewAuditRecord {
+    NewAuditRecord {
+        workspace_id: ws.to_owned(),
+        log_type: LogType::AuditLog,
+        timestamp_ms,
+        record: format!(r#"{{"type":"api_key.created","n":{n}}}"#),
+    }
+}
+
+fn file(ws: &str, id: &str, log_type: LogType, end_time: i64, sequence: u64) -> ComplianceFile {
+    ComplianceFile {
+        id: id.to_owned(),
+        workspace_id: ws.to_owned(),
+        log_type,
+        end_time,
+        path: format!("compliance/{ws}/{log_type}/{id}.jsonl"),
+        file_name: format!("{id}.jsonl"),
+        sha256: format!("{end_time:064x}"),
+        records_root: format!("{sequence:064x}"),
+        size: 4096 + end_time as u64,
+        record_count: 3,
+        first_timestamp: Some("2026-11-16T00:00:01Z".to_owned()),
+        last_timestamp: None,
+        digest_sequence: sequence,
+        sealed_at_ms: end_time * 1000 + 7,
+        content_erased_at_ms: (end_time % 2 == 1).then_some(end_time * 1000 + 9),
+    }
+}
+
+fn head(sequence: u64, last_end_time: i64) -> ChainHeadRow {
+    ChainHeadRow {
+        sequence,
+        digest_sha256: format!("{:064x}", sequence * 31),
+        last_end_time,
+    }
+}
+
+fn seal(
+    ws: &str,
+    expected_head: Option<u64>,
+    new_head: ChainHeadRow,
+    files: Vec<ComplianceFile>,
+    consumed_pending_ids: Vec<i64>,
+) -> SealCommit {
+    SealCommit {
+        workspace_id: ws.to_owned(),
+        expected_head,
+        new_head,
+        files,
+        consumed_pending_ids,
+    }
+}
+
+fn files_query(ws: &str, log_types: &[LogType], after_end_time: i64, limit: u32) -> FileQuery {
+    FileQuery {
+        workspace_id: ws.to_owned(),
+        log_types: log_types.to_vec(),
+        after_end_time,
+        limit,
+    }
+}
+
+fn ids(files: &[ComplianceFile]) -> Vec<&str> {
+    files.iter().map(|f| f.id.as_str()).collect()
+}
+
+fn pending_ids(records: &[PendingRecord]) -> Vec<i64> {
+    records.iter().map(|r| r.pending_id).collect()
+}
+
+pub async fn inserting_events_queues_compliance_records(fixture: Fixture) {
+    let store = fixture.0;
+    let ws = store.ensure_default_workspace("Default").await.expect("ws").id;
+    let a = user(&store, &ws, "a@example.com").await;
+    let host = store
+        .upsert_user(&NewUser {
+            workspace_id: ws.clone(),
+            email: None,
+            name: None,
+            account_id: None,
+            kind: UserKind::Unattributed,
+            principal_key: "host:build-01".to_owned(),
+        })
+        .await
+        .expect("unattributed user")
+        .id;
+    let (cli, model) = ("CODEX_CLI", "gpt-5-codex");
+    // In time order, so that every backend's queue order is the batch order.
+    let start = named(
+        event(
+            &ws,
+            &a,
+            "t1",
+            MONDAY + 99,
+            EventKind::ConversationStart,
+            cli,
+            model,
+            0,
+        ),
+        "codex.conversation_starts",
+        None,
+    );
+    let prompt = named(
+        event(&ws, &a, "t1", MONDAY + 100, EventKind::UserPrompt, cli, model, 0),
+        "codex.user_prompt",
+        Some("trace-1"),
+    );
+    let response = named(
+        event(&ws, &a, "t1", MONDAY + 101, tokens(1000, 200, 50), cli, model, 0),
+        "codex.sse_event",
+        Some("trace-1"),
+    );
+    let delta = named(
+        event(&ws, &a, "t1", MONDAY + 102, EventKind::Other, cli, model, 0),
+        "codex.sse_event",
+        Some("trace-1"),
+    );
+    let tool = named(
+        event(&ws, &host, "t1", MONDAY + 103, EventKind::Other, cli, model, 1),
+        "codex.tool_result",
+        None,
+    );
+    let unknown = named(
+        event(&ws, &a, "t1", MONDAY + 104, EventKind::Unknown, cli, model, 0),
+        "codex.something_new",
+        None,
+    );
+    let batch = vec![
+        start,
+        prompt.clone(),
+        response.clone(),
+        delta,
+        tool.clone(),
+        unknown,
+    ];
+    let out = store.insert_events(batch.clone()).await.expect("insert");
+    assert_eq!(out.inserted, 6);
+    let queued = store.pending_records(&ws, 100).await.expect("pending");
+    let expected = vec![
+        (
+            LogType::CodexLog,
+            prompt.timestamp_ms,
+            expected_pending(&prompt, Some("a@example.com"), None),
+        ),
+        (
+            LogType::CodexLog,
+            response.timestamp_ms,
+            expected_pending(&response, Some("a@example.com"), None),
+        ),
+        (
+            LogType::CodexSecurityLog,
+            tool.timestamp_ms,
+            expected_pending(&tool, None, None),
+        ),
+    ];
+    assert_eq!(
+        pending_events(&queued),
+        expected,
+        "the prompt, the counted response and the tool result, not the start, delta or unknown"
+    );
+    assert_eq!(
+        expected[1].2.usage,
+        Some(TokenUsage {
+            input: 1000,
+            cached_input: 200,
+            output: 50,
+            reasoning_output: 25,
+            total: 1050
+        })
+    );
+    assert_eq!(
+        store.pending_workspaces().await.expect("workspaces"),
+        vec![(ws.clone(), prompt.timestamp_ms)]
+    );
+
+    // Re-sent: nothing more is queued.
+    let again = store.insert_events(batch.clone()).await.expect("re-insert");
+    assert_eq!(again.inserted, 0);
+    assert_eq!(store.pending_records(&ws, 100).await.expect("pending"), queued);
+    // With one new security event among the old ones: only that one is added.
+    let decision = named(
+        event(&ws, &a, "t1", MONDAY + 105, EventKind::Other, cli, model, 2),
+        "codex.tool_decision",
+        None,
+    );
+    let mut mixed = batch;
+    mixed.push(decision.clone());
+    assert_eq!(store.insert_events(mixed).await.expect("mixed").inserted, 1);
+    let after = store.pending_records(&ws, 100).await.expect("pending");
+    assert_eq!(after[..3], queued[..]);
+    assert_eq!(
+        pending_events(&after[3..]),
+        vec![(
+            LogType::CodexSecurityLog,
+            decision.timestamp_ms,
+            expected_pending(&decision, Some("a@example.com"), None)
+        )]
+    );
+    // `limit` caps the page, oldest first.
+    assert_eq!(store.pending_records(&ws, 2).await.expect("pending"), queued[..2]);
+}
+
+pub async fn turn_spans_give_pending_events_their_turn(fixture: Fixture) {
+    let store = fixture.0;
+    let ws = store.ensure_default_workspace("Default").await.expect("ws").id;
+    let ws2 = store.create_workspace("Second").await.expect("ws2").id;
+    let a = user(&store, &ws, "a@example.com").await;
+    let (cli, model) = ("CODEX_CLI", "m");
+    let in_turn = named(
+        event(&ws, &a, "t1", MONDAY + 1, EventKind::UserPrompt, cli, model, 0),
+        "codex.user_prompt",
+        Some("trace-1"),
+    );
+    let other_trace = named(
+        event(&ws, &a, "t1", MONDAY + 2, EventKind::UserPrompt, cli, model, 1),
+        "codex.user_prompt",
+        Some("trace-2"),
+    );
+    let no_trace = named(
+        event(&ws, &a, "t1", MONDAY + 3, EventKind::UserPrompt, cli, model, 2),
+        "codex.user_prompt",
+        None,
+    );
+    store
+        .insert_events(vec![in_turn.clone(), other_trace.clone(), no_trace.clone()])
+        .await
+        .expect("insert");
+    let span = |ws: &str, trace: &str, turn: &str| TurnSpan {
+        workspace_id: ws.to_owned(),
+        trace_id: trace.to_owned(),
+        turn_id: turn.to_owned(),
+        thread_id: Some("t1".to_owned()),
+    };
+    // trace-2's span is in another workspace: it names no turn of this one.
+    let spans = vec![span(&ws, "trace-1", "turn-1"), span(&ws2, "trace-2", "turn-x")];
+    assert_eq!(store.insert_turn_spans(spans.clone()).await.expect("spans"), 2);
+    assert_eq!(
+        store.insert_turn_spans(spans).await.expect("spans again"),
+        0,
+        "spans are idempotent"
+    );
+    // A different turn for a trace already known changes nothing.
+    assert_eq!(
+        store
+            .insert_turn_spans(vec![span(&ws, "trace-1", "turn-other")])
+            .await
+            .expect("conflicting span"),
+        0
+    );
+    let email = Some("a@example.com");
+    assert_eq!(
+        pending_events(&store.pending_records(&ws, 10).await.expect("pending")),
+        vec![
+            (
+                LogType::CodexLog,
+                in_turn.timestamp_ms,
+                expected_pending(&in_turn, email, Some("turn-1"))
+            ),
+            (
+                LogType::CodexLog,
+                other_trace.timestamp_ms,
+                expected_pending(&other_trace, email, None)
+            ),
+            (
+                LogType::CodexLog,
+                no_trace.timestamp_ms,
+                expected_pending(&no_trace, email, None)
+            ),
+        ]
+    );
+    // Within one batch, the first span of a trace wins.
+    assert_eq!(
+        store
+            .insert_turn_spans(vec![
+                span(&ws, "trace-2", "turn-2"),
+                span(&ws, "trace-2", "turn-2b")
+            ])
+            .await
+            .expect("repeated span in one batch"),
+        1
+    );
+    let pending = pending_events(&store.pending_records(&ws, 10).await.expect("pending"));
+    assert_eq!(pending[1].2.turn_id.as_deref(), Some("turn-2"));
+    // A span that arrives with its trace's events, or before them, works as well.
+    let later = named(
+        event(&ws, &a, "t2", MONDAY + 4, EventKind::UserPrompt, cli, model, 3),
+        "codex.user_prompt",
+        Some("trace-3"),
+    );
+    assert_eq!(
+        store
+            .insert_turn_spans(vec![span(&ws, "trace-3", "turn-3")])
+            .await
+            .expect("span first"),
+        1
+    );
+    store
+        .insert_events(vec![later.clone()])
+        .await
+        .expect("insert later");
+    let pending = pending_events(&store.pending_records(&ws, 10).await.expect("pending"));
+    assert_eq!(
+        pending[3],
+        (
+            LogType::CodexLog,
+            later.timestamp_ms,
+            expected_pending(&later, email, Some("turn-3"))
+        )
+    );
+}
+
+pub async fn audit_records_are_pending_and_workspaces_report_oldest(fixture: Fixture) {
+    let store = fixture.0;
+    assert!(store.pending_workspaces().await.expect("none").is_empty());
+    let ws1 = store.ensure_default_workspace("Default").await.expect("ws").id;
+    let ws2 = store.create_workspace("Second").await.expect("ws2").id;
+    let a2 = user(&store, &ws2, "a@example.com").await;
+    store
+        .append_audit_record(audit(&ws1, 5_000, 1))
+        .await
+        .expect("audit 1");
+    store
+        .append_audit_record(audit(&ws1, 3_000, 2))
+        .await
+        .expect("audit 2");
+    store
+        .append_audit_record(audit(&ws2, MONDAY * 1000 + 9_000, 3))
+        .await
+        .expect("audit 3");
+    // In ws2 the oldest pending record is an event, older than the audit record.
+    let prompt = named(
+        event(&ws2, &a2, "t", MONDAY, EventKind::UserPrompt, "CODEX_CLI", "m", 0),
+        "codex.user_prompt",
+        None,
+    );
+    store.insert_events(vec![prompt.clone()]).await.expect("insert");
+    let mut workspaces = store.pending_workspaces().await.expect("workspaces");
+    workspaces.sort();
+    let mut expected = vec![(ws1.clone(), 3_000), (ws2.clone(), prompt.timestamp_ms)];
+    expected.sort();
+    assert_eq!(workspaces, expected);
+
+    let records = store.pending_records(&ws1, 10).await.expect("pending");
+    let got: Vec<_> = records
+        .iter()
+        .map(|r| (r.log_type, r.timestamp_ms, r.source.clone()))
+        .collect();
+    // Queue order, not time order.
+    assert_eq!(
+        got,
+        vec![
+            (
+                LogType::AuditLog,
+                5_000,
+                PendingSource::Record(audit(&ws1, 5_000, 1).record)
+            ),
+            (
+                LogType::AuditLog,
+                3_000,
+                PendingSource::Record(audit(&ws1, 3_000, 2).record)
+            ),
+        ]
+    );
+    assert!(records[0].pending_id < records[1].pending_id);
+    assert_eq!(store.pending_records(&ws1, 1).await.expect("limit").len(), 1);
+    let ws2_records = store.pending_records(&ws2, 10).await.expect("pending ws2");
+    assert_eq!(ws2_records.len(), 2, "each workspace sees only its own records");
+    assert!(matches!(&ws2_records[0].source, PendingSource::Record(_)));
+    assert!(matches!(&ws2_records[1].source, PendingSource::Event(e) if e.dedup_key == prompt.dedup_key));
+}
+
+pub async fn sealing_commits_files_and_conflicts_change_nothing(fixture: Fixture) {
+    let store = fixture.0;
+    let ws = store.ensure_default_workspace("Default").await.expect("ws").id;
+    let ws2 = store.create_workspace("Second").await.expect("ws2").id;
+    for n in 0..3 {
+        store
+            .append_audit_record(audit(&ws, 1_000 + i64::from(n), n))
+            .await
+            .expect("audit");
+    }
+    store
+        .append_audit_record(audit(&ws2, 1_000, 9))
+        .await
+        .expect("audit ws2");
+    let pending = pending_ids(&store.pending_records(&ws, 10).await.expect("pending"));
+    let other_ws_pending = pending_ids(&store.pending_records(&ws2, 10).await.expect("pending ws2"));
+    assert_eq!(store.chain_head(&ws).await.expect("head"), None);
+
+    let f1 = file(&ws, "file-1", LogType::AuditLog, 100, 1);
+    store
+        .commit_seal(seal(
+            &ws,
+            None,
+            head(1, 100),
+            vec![f1.clone()],
+            pending[..2].to_vec(),
+        ))
+        .await
+        .expect("first sealing");
+    assert_eq!(store.chain_head(&ws).await.expect("head"), Some(head(1, 100)));
+    assert_eq!(
+        pending_ids(&store.pending_records(&ws, 10).await.expect("pending")),
+        pending[2..]
+    );
+    let all = files_query(&ws, &LogType::ALL, 0, 100);
+    assert_eq!(
+        store.list_compliance_files(&all).await.expect("list"),
+        vec![f1.clone()]
+    );
+    assert_eq!(
+        store.get_compliance_file(&ws, "file-1").await.expect("get"),
+        Some(f1.clone())
+    );
+
+    // Each of these lost to the first sealing and must leave everything as it was.
+    let f2 = file(&ws, "file-2", LogType::AuditLog, 200, 2);
+    let losers = [
+        (
+            "stale head (none)",
+            seal(&ws, None, head(1, 200), vec![f2.clone()], pending[2..].to_vec()),
+        ),
+        (
+            "head ahead of the chain",
+            seal(
+                &ws,
+                Some(5),
+                head(6, 200),
+                vec![f2.clone()],
+                pending[2..].to_vec(),
+            ),
+        ),
+        (
+            "already consumed record",
+            seal(&ws, Some(1), head(2, 200), vec![f2.clone()], pending.clone()),
+        ),
+        (
+            "another workspace's record",
+            seal(
+                &ws,
+                Some(1),
+                head(2, 200),
+                vec![f2.clone()],
+                vec![pending[2], other_ws_pending[0]],
+            ),
+        ),
+        (
+            "the same record twice",
+            seal(
+                &ws,
+                Some(1),
+                head(2, 200),
+                vec![f2.clone()],
+                vec![pending[2], pending[2]],
+            ),
+        ),
+        (
+            "a file id already sealed",
+            seal(
+                &ws,
+                Some(1),
+                head(2, 200),
+                vec![f2.clone(), f1.clone()],
+                pending[2..].to_vec(),
+            ),
+        ),
+    ];
+    for (what, commit) in losers {
+        match store.commit_seal(commit).await {
+            Err(StoreError::Conflict(_)) => {}
+            other => panic!("{what}: expected Conflict, got {other:?}"),
+        }
+        assert_eq!(
+            store.chain_head(&ws).await.expect("head"),
+            Some(head(1, 100)),
+            "{what}: head unchanged"
+        );
+        assert_eq!(
+            store.list_compliance_files(&all).await.expect("list"),
+            vec![f1.clone()],
+            "{what}: no file recorded"
+        );
+        assert_eq!(
+            store.get_compliance_file(&ws, "file-2").await.expect("get"),
+            None,
+            "{what}"
+        );
+        assert_eq!(
+            pending_ids(&store.pending_records(&ws, 10).await.expect("pending")),
+            pending[2..],
+            "{what}: nothing consumed"
+        );
+        assert_eq!(
+            pending_ids(&store.pending_records(&ws2, 10).await.expect("pending ws2")),
+            other_ws_pending,
+            "{what}: other workspace untouched"
+        );
+    }
+
+    // The sealing that continues from the real head goes through.
+    store
+        .commit_seal(seal(
+            &ws,
+            Some(1),
+            head(2, 200),
+            vec![f2.clone()],
+            pending[2..].to_vec(),
+        ))
+        .await
+        .expect("second sealing");
+    assert_eq!(store.chain_head(&ws).await.expect("head"), Some(head(2, 200)));
+    assert!(store.pending_records(&ws, 10).await.expect("pending").is_empty());
+    assert_eq!(
+        store.list_compliance_files(&all).await.expect("list"),
+        vec![f1, f2]
+    );
+    let workspaces = store.pending_workspaces().await.expect("workspaces");
+    assert_eq!(
+        workspaces,
+        vec![(ws2.clone(), 1_000)],
+        "only ws2 has pending records left"
+    );
+    assert_eq!(store.chain_head(&ws2).await.expect("head ws2"), None);
+}
+
+pub async fn concurrent_first_sealings_one_wins(fixture: Fixture) {
+    let store = fixture.0;
+    let ws = store.ensure_default_workspace("Default").await.expect("ws").id;
+    for n in 0..4 {
+        store
+            .append_audit_record(audit(&ws, 1_000 + i64::from(n), n))
+            .await
+            .expect("audit");
+    }
+    let pending = pending_ids(&store.pending_records(&ws, 10).await.expect("pending"));
+    // Two sealers read the same (absent) head and the same pending records.
+    let a = seal(
+        &ws,
+        None,
+        head(1, 100),
+        vec![file(&ws, "file-a", LogType::AuditLog, 100, 1)],
+        pending.clone(),
+    );
+    let b = seal(
+        &ws,
+        None,
+        head(1, 101),
+        vec![file(&ws, "file-b", LogType::AuditLog, 101, 1)],
+        pending.clone(),
+    );
+    let (ra, rb) = tokio::join!(store.commit_seal(a), store.commit_seal(b));
+    let winner = match (ra, rb) {
+        (Ok(()), Err(StoreError::Conflict(_))) => "file-a",
+        (Err(StoreError::Conflict(_)), Ok(())) => "file-b",
+        other => panic!("exactly one sealing must win, the other conflict: {other:?}"),
+    };
+    let files = store
+        .list_compliance_files(&files_query(&ws, &LogType::ALL, 0, 10))
+        .await
+        .expect("list");
+    assert_eq!(ids(&files), vec![winner]);
+    let expected_head = if winner == "file-a" {
+        head(1, 100)
+    } else {
+        head(1, 101)
+    };
+    assert_eq!(store.chain_head(&ws).await.expect("head"), Some(expected_head));
+    assert!(store.pending_records(&ws, 10).await.expect("pending").is_empty());
+}
+
+pub async fn compliance_files_list_in_order_per_workspace(fixture: Fixture) {
+    let store = fixture.0;
+    let ws = store.ensure_default_workspace("Default").await.expect("ws").id;
+    let ws2 = store.create_workspace("Second").await.expect("ws2").id;
+    let (codex, security, audit_log) = (LogType::CodexLog, LogType::CodexSecurityLog, LogType::AuditLog);
+    // Sealed out of order, in two sealings; "file-B" sorts before "file-a" in byte order.
+    let first = vec![
+        file(&ws, "file-e", codex, 300, 1),
+        file(&ws, "file-a", codex, 100, 1),
+        file(&ws, "file-c", security, 200, 1),
+    ];
+    let second = vec![
+        file(&ws, "file-d", audit_log, 150, 2),
+        file(&ws, "file-B", codex, 100, 2),
+    ];
+    store
+        .commit_seal(seal(&ws, None, head(1, 300), first, Vec::new()))
+        .await
+        .expect("seal 1");
+    store
+        .commit_seal(seal(&ws, Some(1), head(2, 300), second, Vec::new()))
+        .await
+        .expect("seal 2");
+    let other = file(&ws2, "other-ws-file", codex, 100, 1);
+    store
+        .commit_seal(seal(&ws2, None, head(1, 100), vec![other.clone()], Vec::new()))
+        .await
+        .expect("seal ws2");
+
+    let list = |types: &[LogType], after: i64, limit: u32| {
+        let q = files_query(&ws, types, after, limit);
+        let store = store.clone();
+        async move { store.list_compliance_files(&q).await.expect("list") }
+    };
+    assert_eq!(
+        ids(&list(&[codex], 0, 10).await),
+        vec!["file-B", "file-a", "file-e"]
+    );
+    assert_eq!(
+        ids(&list(&[codex], 100, 10).await),
+        vec!["file-B", "file-a", "file-e"],
+        "after_end_time is inclusive"
+    );
+    assert_eq!(ids(&list(&[codex], 101, 10).await), vec!["file-e"]);
+    assert_eq!(ids(&list(&[codex], 301, 10).await), Vec::<&str>::new());
+    assert_eq!(
+        ids(&list(&[codex, security], 0, 10).await),
+        vec!["file-B", "file-a", "file-c", "file-e"]
+    );
+    assert_eq!(
+        ids(&list(&[security, audit_log], 150, 10).await),
+        vec!["file-d", "file-c"]
+    );
+    assert_eq!(
+        ids(&list(&LogType::ALL, 0, 10).await),
+        vec!["file-B", "file-a", "file-d", "file-c", "file-e"]
+    );
+    assert_eq!(ids(&list(&LogType::ALL, 0, 2).await), vec!["file-B", "file-a"]);
+    assert_eq!(
+        ids(&list(&LogType::ALL, 100, 3).await),
+        vec!["file-B", "file-a", "file-d"]
+    );
+    assert!(list(&[], 0, 10).await.is_empty(), "no log type, no file");
+    // Every field round-trips.
+    assert_eq!(
+        list(&[security], 0, 10).await,
+        vec![file(&ws, "file-c", security, 200, 1)]
+    );
+
+    // Workspace isolation.
+    assert!(list(&LogType::ALL, 0, 100)
+        .await
+        .iter()
+        .all(|f| f.workspace_id == ws));
+    assert_eq!(
+        store
+            .list_compliance_files(&files_query(&ws2, &LogType::ALL, 0, 100))
+            .await
+            .expect("list ws2"),
+        vec![other.clone()]
+    );
+    assert_eq!(
+        store
+            .get_compliance_file(&ws, "other-ws-file")
+            .await
+            .expect("get"),
+        None,
+        "another workspace's file is not found"
+    );
+    assert_eq!(
+        store.get_compliance_file(&ws2, "file-a").await.expect("get"),
+        None
+    );
+    assert_eq!(
+        store
+            .get_compliance_file(&ws2, "other-ws-file")
+            .await
+            .expect("get"),
+        Some(other)
+    );
+    assert_eq!(
+        store.get_compliance_file(&ws, "file-c").await.expect("get"),
+        Some(file(&ws, "file-c", security, 200, 1))
+    );
+    assert_eq!(
+        store.get_compliance_file(&ws, "missing").await.expect("get"),
+        None
+    );
 }

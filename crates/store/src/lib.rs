@@ -5,6 +5,7 @@
 //! [`conformance`] (feature `testsuite`), run through [`store_conformance_suite!`].
 
 pub mod assemble;
+mod compliance;
 mod error;
 pub mod ids;
 mod query;
@@ -16,6 +17,10 @@ pub mod conformance;
 use async_trait::async_trait;
 use steward_model::{Credential, CredentialKind, NormalizedEvent, User, UserKind, Workspace};
 
+pub use compliance::{
+    ChainHeadRow, ComplianceFile, FileQuery, NewAuditRecord, PendingEvent, PendingRecord, PendingSource,
+    SealCommit, TurnSpan,
+};
 pub use error::{StoreError, StoreResult};
 pub use query::{
     Bucket, ClientUsage, Grouping, ModelUsage, UsageCursor, UsageKey, UsageQuery, UsageRow, UsageRowsPage,
@@ -85,7 +90,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Inserts a batch of events in one durable transaction, skipping events whose
     /// `(workspace_id, dedup_key)` is already stored, and updates the usage rollups for the
-    /// events actually inserted.
+    /// events actually inserted. Inserted events with a compliance log type
+    /// ([`NormalizedEvent::log_type`]) are queued for sealing in the same transaction.
     /// Takes the batch by value: the SQLite backend moves it to its writer thread without a copy.
     async fn insert_events(&self, events: Vec<NormalizedEvent>) -> StoreResult<InsertOutcome>;
 
@@ -94,4 +100,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// One page of usage rows (per user or per workspace, per day or week), keyset-paginated.
     async fn usage_rows(&self, query: &UsageQuery) -> StoreResult<UsageRowsPage>;
+
+    // --- Compliance log ---
+
+    /// Stores turn spans (idempotent on `(workspace_id, trace_id)`).
+    async fn insert_turn_spans(&self, spans: Vec<TurnSpan>) -> StoreResult<u64>;
+    /// Queues a complete record (an administrative action) for sealing, durably.
+    async fn append_audit_record(&self, record: NewAuditRecord) -> StoreResult<()>;
+    /// Workspaces that have pending records, with the time (ms) of their oldest one.
+    async fn pending_workspaces(&self) -> StoreResult<Vec<(String, i64)>>;
+    /// Up to `limit` pending records of a workspace, oldest queue position first.
+    async fn pending_records(&self, workspace_id: &str, limit: u32) -> StoreResult<Vec<PendingRecord>>;
+    async fn chain_head(&self, workspace_id: &str) -> StoreResult<Option<ChainHeadRow>>;
+    /// Records a sealing atomically; `Conflict` when the chain head is no longer
+    /// `expected_head` or a consumed record is already gone (another sealer won).
+    async fn commit_seal(&self, commit: SealCommit) -> StoreResult<()>;
+    async fn list_compliance_files(&self, query: &FileQuery) -> StoreResult<Vec<ComplianceFile>>;
+    async fn get_compliance_file(
+        &self,
+        workspace_id: &str,
+        file_id: &str,
+    ) -> StoreResult<Option<ComplianceFile>>;
 }

@@ -58,10 +58,12 @@ impl OtlpProtocol {
     }
 }
 
-/// Where Codex exports its log events.
+/// Where Codex exports one OTel signal (log events by default; see
+/// [`CodexHomeBuilder::trace_exporter`] for traces).
 #[derive(Clone, Debug)]
 pub struct OtelExporter {
-    /// Full URL including the signal path, e.g. `http://127.0.0.1:PORT/v1/logs`.
+    /// Full URL including the signal path, e.g. `http://127.0.0.1:PORT/v1/logs` (Codex POSTs to
+    /// exactly this URL; it never appends `/v1/<signal>`).
     pub endpoint: String,
     pub protocol: OtlpProtocol,
     /// Sent as `authorization: Bearer <token>`.
@@ -71,15 +73,50 @@ pub struct OtelExporter {
 /// Builder of an isolated Codex home (config + working directory).
 pub struct CodexHomeBuilder {
     provider_base_url: String,
-    otel: Option<OtelExporter>,
+    otel: OtelSection,
     env: Vec<(String, String)>,
     timeout: Duration,
 }
 
+/// What goes into the `[otel]` table of the generated config.
+#[derive(Clone, Debug)]
+struct OtelSection {
+    /// `exporter`: log events.
+    logs: Option<OtelExporter>,
+    /// `trace_exporter`: spans.
+    traces: Option<OtelExporter>,
+    /// `log_user_prompt`: the prompt text in `codex.user_prompt` (else `"[REDACTED]"`).
+    log_user_prompt: bool,
+}
+
+impl Default for OtelSection {
+    fn default() -> Self {
+        Self {
+            logs: None,
+            traces: None,
+            log_user_prompt: true,
+        }
+    }
+}
+
 impl CodexHomeBuilder {
-    /// Exports Codex's OTel log events to `exporter`.
+    /// Exports Codex's OTel log events to `exporter` (`[otel] exporter`).
     pub fn otel(mut self, exporter: OtelExporter) -> Self {
-        self.otel = Some(exporter);
+        self.otel.logs = Some(exporter);
+        self
+    }
+
+    /// Exports Codex's OTel traces to `exporter` (`[otel] trace_exporter`); its endpoint is the
+    /// traces URL, e.g. `http://127.0.0.1:PORT/v1/traces`. Off unless called.
+    pub fn trace_exporter(mut self, exporter: OtelExporter) -> Self {
+        self.otel.traces = Some(exporter);
+        self
+    }
+
+    /// `[otel] log_user_prompt` (default `true`): whether `codex.user_prompt` carries the prompt
+    /// text or the literal `"[REDACTED]"`.
+    pub fn log_user_prompt(mut self, on: bool) -> Self {
+        self.otel.log_user_prompt = on;
         self
     }
 
@@ -99,7 +136,7 @@ impl CodexHomeBuilder {
         let bin = codex_bin()?;
         let home = TempDir::with_prefix("steward-codex-home-").context("creating CODEX_HOME")?;
         let workdir = TempDir::with_prefix("steward-codex-work-").context("creating a workdir")?;
-        let config = render_config(&self.provider_base_url, self.otel.as_ref());
+        let config = render_config(&self.provider_base_url, &self.otel);
         std::fs::write(home.path().join("config.toml"), config).context("writing CODEX_HOME/config.toml")?;
         Ok(CodexHome {
             bin,
@@ -114,9 +151,11 @@ impl CodexHomeBuilder {
 /// The config.toml of a test run. Every key is there for a reason:
 /// - a custom provider pointed at the stand-in, with retries off so a stand-in failure is
 ///   immediate instead of minutes of backoff;
-/// - `log_user_prompt` so prompts are visible in what Steward ingests;
+/// - `log_user_prompt` (on unless turned off) so prompts are visible in what Steward ingests;
 /// - `[analytics] enabled = false` so nothing (metrics, product analytics) tries to reach OpenAI.
-fn render_config(provider_base_url: &str, otel: Option<&OtelExporter>) -> String {
+///
+/// The `[otel]` table is written only when an exporter is configured.
+fn render_config(provider_base_url: &str, otel: &OtelSection) -> String {
     let mut s = format!(
         r#"model = "gpt-5-codex"
 model_provider = "standin"
@@ -134,19 +173,26 @@ enabled = false
 "#,
         base = toml_str(provider_base_url),
     );
-    if let Some(o) = otel {
-        s.push_str(&format!(
-            r#"
-[otel]
-log_user_prompt = true
-exporter = {{ otlp-http = {{ endpoint = {endpoint}, protocol = "{protocol}", headers = {{ authorization = {auth} }} }} }}
-"#,
-            endpoint = toml_str(&o.endpoint),
-            protocol = o.protocol.as_str(),
-            auth = toml_str(&format!("Bearer {}", o.bearer_token)),
-        ));
+    if otel.logs.is_none() && otel.traces.is_none() {
+        return s;
+    }
+    s.push_str(&format!("\n[otel]\nlog_user_prompt = {}\n", otel.log_user_prompt));
+    for (key, exporter) in [("exporter", &otel.logs), ("trace_exporter", &otel.traces)] {
+        if let Some(o) = exporter {
+            s.push_str(&format!("{key} = {}\n", otlp_http(o)));
+        }
     }
     s
+}
+
+/// An `otlp-http` exporter as an inline TOML table.
+fn otlp_http(o: &OtelExporter) -> String {
+    format!(
+        r#"{{ otlp-http = {{ endpoint = {endpoint}, protocol = "{protocol}", headers = {{ authorization = {auth} }} }} }}"#,
+        endpoint = toml_str(&o.endpoint),
+        protocol = o.protocol.as_str(),
+        auth = toml_str(&format!("Bearer {}", o.bearer_token)),
+    )
 }
 
 /// A TOML basic string; JSON string escaping is a valid subset of it.
@@ -180,7 +226,7 @@ impl CodexHome {
     pub fn builder(provider_base_url: impl Into<String>) -> CodexHomeBuilder {
         CodexHomeBuilder {
             provider_base_url: provider_base_url.into(),
-            otel: None,
+            otel: OtelSection::default(),
             env: Vec::new(),
             timeout: Duration::from_secs(90),
         }
@@ -282,8 +328,14 @@ mod tests {
             protocol: OtlpProtocol::Binary,
             bearer_token: "tok\"en".into(),
         };
-        let text = render_config("http://127.0.0.1:2/v1", Some(&otel));
+        let section = OtelSection {
+            logs: Some(otel),
+            ..OtelSection::default()
+        };
+        let text = render_config("http://127.0.0.1:2/v1", &section);
         let v: toml::Table = text.parse().expect("valid TOML");
+        assert_eq!(v["otel"]["log_user_prompt"].as_bool(), Some(true));
+        assert!(v["otel"].get("trace_exporter").is_none());
         let exp = &v["otel"]["exporter"]["otlp-http"];
         assert_eq!(exp["protocol"].as_str(), Some("binary"));
         assert_eq!(exp["headers"]["authorization"].as_str(), Some("Bearer tok\"en"));
@@ -292,5 +344,38 @@ mod tests {
             Some("http://127.0.0.1:2/v1")
         );
         assert_eq!(v["analytics"]["enabled"].as_bool(), Some(false));
+    }
+
+    #[test]
+    fn config_with_trace_exporter_and_redacted_prompts() {
+        let exporter = |path: &str, protocol| OtelExporter {
+            endpoint: format!("http://127.0.0.1:1{path}"),
+            protocol,
+            bearer_token: "tok".into(),
+        };
+        let section = OtelSection {
+            logs: Some(exporter("/v1/logs", OtlpProtocol::Json)),
+            traces: Some(exporter("/v1/traces", OtlpProtocol::Json)),
+            log_user_prompt: false,
+        };
+        let v: toml::Table = render_config("http://127.0.0.1:2/v1", &section)
+            .parse()
+            .expect("valid TOML");
+        let otel = &v["otel"];
+        assert_eq!(otel["log_user_prompt"].as_bool(), Some(false));
+        let logs = &otel["exporter"]["otlp-http"];
+        let traces = &otel["trace_exporter"]["otlp-http"];
+        assert_eq!(logs["endpoint"].as_str(), Some("http://127.0.0.1:1/v1/logs"));
+        assert_eq!(traces["endpoint"].as_str(), Some("http://127.0.0.1:1/v1/traces"));
+        assert_eq!(traces["protocol"].as_str(), Some("json"));
+        assert_eq!(traces["headers"]["authorization"].as_str(), Some("Bearer tok"));
+    }
+
+    #[test]
+    fn config_without_exporters_has_no_otel_table() {
+        let v: toml::Table = render_config("http://127.0.0.1:2/v1", &OtelSection::default())
+            .parse()
+            .expect("valid TOML");
+        assert!(v.get("otel").is_none());
     }
 }

@@ -15,15 +15,16 @@ use crate::output::{print_json, print_table};
 use crate::runtime::open_store;
 
 /// The store and the workspace an admin command acts on.
-struct Ctx {
-    store: Arc<dyn Store>,
-    principals: Principals,
-    workspace: Workspace,
+pub(super) struct Ctx {
+    pub store: Arc<dyn Store>,
+    pub principals: Principals,
+    pub workspace: Workspace,
 }
 
-async fn ctx(config: &Config, global: &GlobalArgs) -> Result<Ctx> {
+pub(super) async fn ctx(config: &Config, global: &GlobalArgs) -> Result<Ctx> {
     let store = open_store(config).await?;
-    let principals = Principals::new(store.clone());
+    let principals =
+        Principals::new(store.clone()).acting_as(steward_core::compliance::audit::Actor::local_admin());
     let default = principals.default_workspace().await?;
     let workspace = match &global.workspace_id {
         None => default,

@@ -1,6 +1,7 @@
 //! One module per command family. Each returns `anyhow::Result` and prints its own output.
 
 mod admin;
+mod compliance;
 mod demo;
 mod serve;
 
@@ -18,6 +19,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Users(cmd) => admin::users(&config, &global, cmd).await,
         Command::Tokens(cmd) => admin::tokens(&config, &global, cmd).await,
         Command::Keys(cmd) => admin::keys(&config, &global, cmd).await,
+        Command::Compliance(cmd) => compliance::run(&config, &global, cmd).await,
         Command::Config(ConfigCommand::Show) => {
             print!("{}", config.to_redacted_toml()?);
             Ok(())

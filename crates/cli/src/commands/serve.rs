@@ -12,7 +12,7 @@ use steward_model::ApiScope;
 
 use crate::cli::ServeArgs;
 use crate::config::Config;
-use crate::runtime::{open_store, rate_card};
+use crate::runtime::{capture_profiles, compliance, open_store, rate_card};
 
 pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
     let addr = config.listen_addr()?;
@@ -56,7 +56,15 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
         max_group_events: config.ingest.max_group_events,
     };
     let (queue, writer) = WriteQueue::start(store.clone(), queue_config);
-    let ingestor = Arc::new(Ingestor::new(store.clone(), queue, card.clone()));
+    let compliance = compliance(&config, store.clone()).await?;
+    let ingestor =
+        Arc::new(Ingestor::new(store.clone(), queue, card.clone()).with_capture(capture_profiles(&config)?));
+    let sealer = {
+        let service = compliance.clone();
+        let poll = std::time::Duration::from_secs(config.compliance.sealer_poll_secs);
+        tokio::spawn(async move { service.run_sealer(poll).await })
+    };
+    tracing::info!(store = %compliance.log_store().description(), every_secs = config.compliance.seal_interval_secs, "compliance log sealing");
     let state = AppState {
         store: store.clone(),
         ingestor,
@@ -67,6 +75,7 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
             },
         ),
         principals,
+        compliance,
         metrics,
         limits: ApiLimits {
             max_body_bytes: config.ingest.max_body_bytes,
@@ -90,6 +99,8 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
     // The router (and with it every queue handle) is gone: the writer drains what was accepted.
     tracing::info!("shutting down: committing queued telemetry");
     let _ = writer.await;
+    // Pending compliance records are durable in the database; the next start seals them.
+    sealer.abort();
     Ok(())
 }
 

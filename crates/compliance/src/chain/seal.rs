@@ -8,7 +8,7 @@
 //! [`ChainHead`] in its database only after this returns.
 
 use chrono::{DateTime, Utc};
-use futures::stream::{self, StreamExt as _, TryStreamExt as _};
+use futures::future::try_join_all;
 
 use super::digest::{build_digest, digest_path, ChainHead};
 use super::error::{ChainError, Result};
@@ -31,11 +31,12 @@ impl LogStore {
         key: &SigningKeyFile,
     ) -> Result<ChainHead> {
         let (digest, new_head) = build_digest(head, workspace_id, sealed_at, files, key)?;
-        stream::iter(files)
-            .map(|file| self.put(&file.path, file.bytes.clone()))
-            .buffer_unordered(PUT_CONCURRENCY)
-            .try_collect::<()>()
-            .await?;
+        // In chunks with `try_join_all` rather than a `buffer_unordered` stream of borrowing
+        // closures: the latter makes this future not `Send` for every lifetime (rustc #102211),
+        // which callers that `tokio::spawn` a sealer cannot accept.
+        for chunk in files.chunks(PUT_CONCURRENCY) {
+            try_join_all(chunk.iter().map(|file| self.put(&file.path, file.bytes.clone()))).await?;
+        }
         self.put_new(&digest_path(workspace_id, new_head.sequence), digest.into())
             .await?;
         Ok(new_head)

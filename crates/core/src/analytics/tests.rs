@@ -67,6 +67,30 @@ mod steward_store_stub {
         async fn usage_rows(&self, _: &UsageQuery) -> StoreResult<UsageRowsPage> {
             no()
         }
+        async fn insert_turn_spans(&self, _: Vec<TurnSpan>) -> StoreResult<u64> {
+            no()
+        }
+        async fn append_audit_record(&self, _: NewAuditRecord) -> StoreResult<()> {
+            no()
+        }
+        async fn pending_workspaces(&self) -> StoreResult<Vec<(String, i64)>> {
+            no()
+        }
+        async fn pending_records(&self, _: &str, _: u32) -> StoreResult<Vec<PendingRecord>> {
+            no()
+        }
+        async fn chain_head(&self, _: &str) -> StoreResult<Option<ChainHeadRow>> {
+            no()
+        }
+        async fn commit_seal(&self, _: SealCommit) -> StoreResult<()> {
+            no()
+        }
+        async fn list_compliance_files(&self, _: &FileQuery) -> StoreResult<Vec<ComplianceFile>> {
+            no()
+        }
+        async fn get_compliance_file(&self, _: &str, _: &str) -> StoreResult<Option<ComplianceFile>> {
+            no()
+        }
     }
 }
 
