@@ -20,6 +20,9 @@ use steward_store::{ChainHeadRow, ComplianceFile, PendingRecord, SealCommit};
 use super::records;
 use super::{ComplianceError, ComplianceService};
 
+/// An unrecorded digest older than this is an orphan of an interrupted sealing.
+const ORPHAN_GRACE: Duration = Duration::from_secs(600);
+
 /// Pending records read (and sealed) per round; a larger backlog takes several rounds.
 const RECORDS_PER_ROUND: u32 = 50_000;
 
@@ -154,6 +157,10 @@ impl ComplianceService {
             Ok(h) => h,
             Err(ChainError::AlreadyExists { path }) => {
                 self.remove_files(&files).await;
+                // A digest the database does not know: another sealer's, about to commit, or an
+                // orphan of a crash between writing it and committing. Orphans are cleared once
+                // old enough, so a crash cannot block sealing for good.
+                self.clear_orphan_digest(&path).await;
                 return Err(ComplianceError::Conflict(format!(
                     "digest {path} already exists: another sealer is sealing workspace {workspace_id}"
                 )));
@@ -234,6 +241,33 @@ impl ComplianceService {
             out.push(&recs[start..]);
         }
         out
+    }
+
+    /// Removes the digest at `path` and the files it lists if it is older than
+    /// [`ORPHAN_GRACE`]: no sealing takes that long, so nobody is about to commit it. The
+    /// records it held are still pending (the database never consumed them) and are sealed
+    /// again by the next round.
+    async fn clear_orphan_digest(&self, path: &str) {
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        let Ok(objects) = self.logs.list(dir).await else {
+            return;
+        };
+        let Some(info) = objects.iter().find(|o| o.path == path) else {
+            return;
+        };
+        let age = Utc::now() - info.last_modified;
+        if age.to_std().unwrap_or_default() < ORPHAN_GRACE {
+            return;
+        }
+        tracing::warn!(%path, "removing an unrecorded digest left by an interrupted sealing");
+        if let Ok(bytes) = self.logs.get(path).await {
+            if let Ok(digest) = steward_compliance::chain::open_digest(&bytes, &self.key.public_key()) {
+                for f in &digest.files {
+                    let _ = self.logs.delete(&f.path).await;
+                }
+            }
+        }
+        let _ = self.logs.delete(path).await;
     }
 
     async fn remove_files(&self, files: &[SealedFile]) {
