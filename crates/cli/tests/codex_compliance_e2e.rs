@@ -423,7 +423,7 @@ async fn compliance_log_of_codex_exec_with_prompts_over_protobuf() {
         assert_eq!(d["prompt_logged"], true, "{r}");
         assert_eq!(d["prompt_length"], prompt.chars().count(), "{r}");
         assert!(
-            turn_ids.insert(d["turn_id"].clone()),
+            turn_ids.insert(d["turn_id"].to_string()),
             "two prompts share a turn id: {r}"
         );
         // The file holds the text as JSON writes it (quotes escaped); find that.

@@ -14,7 +14,7 @@ use std::time::Instant;
 use compliance::collector::{download_bytes, split_jsonl, Collector, Cursor};
 use compliance::folder::{self, abs, copy_store};
 use compliance::harness::{run_steward, str_field, verify_folder, CliRun, Env, NO_AUTO_SEAL};
-use compliance::otlp::{ingest_prompts, post_fixture, prompts_in_logs, turn_ids_in_traces};
+use compliance::otlp::{ingest_prompts, post_fixture, prompt_batch, prompts_in_logs, turn_ids_in_traces};
 use compliance::sha256::sha256_hex;
 use serde_json::Value;
 
@@ -47,14 +47,25 @@ fn assert_exactly_once(env: &Env, records: &[Value], expected: &[String]) {
         assert_eq!(r["event_details"]["detail_type"], "USER_PROMPT_SUBMITTED", "{r}");
         assert_eq!(r["actor"]["user_email"], compliance::harness::USER, "{r}");
         let ts = str_field(r, "timestamp");
-        assert!(ts.len() == 27 && ts.ends_with('Z'), "timestamp with microseconds: {ts}");
+        assert!(
+            ts.len() == 27 && ts.ends_with('Z'),
+            "timestamp with microseconds: {ts}"
+        );
         let prompt = r["event_details"]["prompt_text"].as_str().expect("prompt_text");
         *counts.entry(prompt).or_default() += 1;
     }
     for p in expected {
-        assert_eq!(counts.get(p.as_str()).copied(), Some(1), "prompt {p:?} delivered once");
+        assert_eq!(
+            counts.get(p.as_str()).copied(),
+            Some(1),
+            "prompt {p:?} delivered once"
+        );
     }
-    assert_eq!(records.len(), expected.len(), "no record beyond the prompts ingested");
+    assert_eq!(
+        records.len(),
+        expected.len(),
+        "no record beyond the prompts ingested"
+    );
 }
 
 /// §2.2 and §2.3: page with `after=<last_end_time>` and small limits, de-duplicate by id,
@@ -64,22 +75,39 @@ async fn a_collector_gets_every_record_exactly_once_also_files_sealed_while_pagi
     let env = Env::start(&[NO_AUTO_SEAL, MAX_3_PER_FILE]).await;
     let mut expected = Vec::new();
     for round in 0..4 {
-        expected.extend(ingest_prompts(&env, &format!("round {round}"), 7).await);
+        let (prompts, body) = prompt_batch(&format!("round {round}"), 7, common::now_ms());
+        env.ingest("/v1/logs", "application/x-protobuf", body.clone())
+            .await;
+        expected.extend(prompts);
         let outcome = env.seal();
         assert_eq!(codex_file_counts(&outcome), vec![3, 3, 1], "{outcome}");
         assert_eq!(outcome["digests"].as_array().map(Vec::len), Some(1), "{outcome}");
+        // The exporter retries the acknowledged batch: duplicates, so nothing new is sealed.
+        env.ingest("/v1/logs", "application/x-protobuf", body).await;
+        let again = env.seal();
+        assert_eq!(
+            (again["records"].clone(), again["digests"].clone()),
+            (0.into(), serde_json::json!([])),
+            "{again}"
+        );
     }
 
     let by_2 = Collector::new(&env, "CODEX_LOG", 2);
     let mut cur = Cursor::default();
-    assert!(by_2.page(&mut cur).await, "12 files, limit 2: the first page has more");
+    assert!(
+        by_2.page(&mut cur).await,
+        "12 files, limit 2: the first page has more"
+    );
     assert_eq!(cur.file_ids.len(), 2);
     // Sealed while the collector is between pages.
     expected.extend(ingest_prompts(&env, "while paging", 5).await);
     assert_eq!(codex_file_counts(&env.seal()), vec![3, 2]);
     by_2.drain(&mut cur).await;
     assert_exactly_once(&env, &cur.records, &expected);
-    assert!(cur.repeats > 0, "after is inclusive: the boundary file is listed again");
+    assert!(
+        cur.repeats > 0,
+        "after is inclusive: the boundary file is listed again"
+    );
     assert_eq!(cur.file_ids.len(), 14);
 
     // The collector runs again later from its checkpoint (`after`).
@@ -88,7 +116,10 @@ async fn a_collector_gets_every_record_exactly_once_also_files_sealed_while_pagi
     let repeats_before = cur.repeats;
     by_2.drain(&mut cur).await;
     assert_eq!(cur.file_ids.len(), 16, "only the two new files are downloaded");
-    assert!(cur.repeats > repeats_before, "the checkpoint file is listed again");
+    assert!(
+        cur.repeats > repeats_before,
+        "the checkpoint file is listed again"
+    );
     assert_exactly_once(&env, &cur.records, &expected);
 
     // Nothing new: the last page is the boundary file alone.
@@ -155,7 +186,11 @@ async fn verify_passes_an_untouched_store_and_names_every_tampered_object() {
     let report = live.json();
     assert_eq!(report["ok"], true, "{live}");
     assert_eq!(report["digests_checked"], 3, "{live}");
-    assert_eq!(report["records_checked"].as_u64().map(|n| n >= 14), Some(true), "{live}");
+    assert_eq!(
+        report["records_checked"].as_u64().map(|n| n >= 14),
+        Some(true),
+        "{live}"
+    );
 
     let src = env.compliance_dir();
     let (_tmp, untouched) = copy_store(&src);
@@ -168,7 +203,11 @@ async fn verify_passes_an_untouched_store_and_names_every_tampered_object() {
     let published = env.get("/v1/compliance/public_key", None).await.json();
     let hex = str_field(&published, "public_key_hex");
     let run = verify_folder(&untouched, Some(&hex));
-    assert_eq!((run.code, run.json()["ok"].clone()), (Some(0), Value::Bool(true)), "{run}");
+    assert_eq!(
+        (run.code, run.json()["ok"].clone()),
+        (Some(0), Value::Bool(true)),
+        "{run}"
+    );
     // Another server's key does not: every digest fails its signature.
     let other = tempfile::tempdir().expect("other data dir");
     let other_dir = other.path().display().to_string();
@@ -205,7 +244,10 @@ async fn verify_passes_an_untouched_store_and_names_every_tampered_object() {
     assert_eq!(digests.len(), 3, "{digests:?}");
     assert_tampering_named(&src, "digest edited", |root| {
         folder::replace_once(&abs(root, &digests[1]), "\"sealed_at\":\"2", "\"sealed_at\":\"1");
-        vec![("digest_edited", digests[1].clone()), ("chain_broken", digests[2].clone())]
+        vec![
+            ("digest_edited", digests[1].clone()),
+            ("chain_broken", digests[2].clone()),
+        ]
     });
 }
 
@@ -227,7 +269,10 @@ async fn verify_of_the_live_store_names_a_deleted_newest_digest() {
     let run = env.cli(&["compliance", "verify", "--json"]);
     assert_eq!(run.code, Some(1), "{run}");
     let found = problems(&run);
-    assert!(found.contains(&("digest_missing".to_owned(), rel.clone())), "{run}");
+    assert!(
+        found.contains(&("digest_missing".to_owned(), rel.clone())),
+        "{run}"
+    );
     // The files only that digest listed are now unlisted; nothing else is reported.
     let sealed_ids: Vec<String> = last["files"]
         .as_array()
@@ -236,9 +281,28 @@ async fn verify_of_the_live_store_names_a_deleted_newest_digest() {
         .map(|f| str_field(f, "id"))
         .collect();
     for (kind, path) in &found {
-        let ok = path == &rel || (kind == "file_inserted" && sealed_ids.iter().any(|id| path.contains(id.as_str())));
+        let ok = path == &rel
+            || (kind == "file_inserted" && sealed_ids.iter().any(|id| path.contains(id.as_str())));
         assert!(ok, "unexpected problem {kind} {path}: {run}");
     }
+
+    // A listed file gone from the object store: 410, as OpenAI answers for expired files.
+    let gone = &last["files"][0];
+    let listed = env.cli_json(&["compliance", "files"]);
+    let entry = listed["data"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["id"] == gone["id"]))
+        .cloned()
+        .unwrap_or_else(|| panic!("{gone} is listed: {listed}"));
+    std::fs::remove_file(env.compliance_dir().join(str_field(&entry, "path"))).expect("delete file");
+    let path = format!(
+        "/v1/compliance/workspaces/{}/logs/{}",
+        env.ws,
+        str_field(gone, "id")
+    );
+    let reply = env.get(&path, Some(&env.key)).await;
+    assert_eq!(reply.status, 410, "{}", reply.text());
+    assert!(reply.json()["detail"].is_string(), "{}", reply.text());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -258,11 +322,35 @@ async fn keys_need_the_compliance_scope_and_their_own_workspace() {
     let cases: Vec<(&str, String, Option<&str>, u16, &str)> = vec![
         ("no key, list", list.clone(), None, 401, "bearer"),
         ("no key, download", download.clone(), None, 401, "bearer"),
-        ("unknown key", list.clone(), Some("stw_ak_not-a-real-key"), 401, "invalid"),
-        ("analytics-only key, list", list.clone(), Some(analytics.as_str()), 403, "compliance.read"),
-        ("analytics-only key, download", download.clone(), Some(analytics.as_str()), 403, "compliance.read"),
+        (
+            "unknown key",
+            list.clone(),
+            Some("stw_ak_not-a-real-key"),
+            401,
+            "invalid",
+        ),
+        (
+            "analytics-only key, list",
+            list.clone(),
+            Some(analytics.as_str()),
+            403,
+            "compliance.read",
+        ),
+        (
+            "analytics-only key, download",
+            download.clone(),
+            Some(analytics.as_str()),
+            403,
+            "compliance.read",
+        ),
         // An ingest token authenticates (it is a credential) but has no compliance scope.
-        ("ingest token as API key", list.clone(), Some(env.ingest_token.as_str()), 403, "compliance.read"),
+        (
+            "ingest token as API key",
+            list.clone(),
+            Some(env.ingest_token.as_str()),
+            403,
+            "compliance.read",
+        ),
         (
             "key of another workspace, list",
             format!("/v1/compliance/workspaces/{other_ws}/logs?event_type=CODEX_LOG"),
@@ -282,27 +370,56 @@ async fn keys_need_the_compliance_scope_and_their_own_workspace() {
         let reply = env.get(&path, bearer).await;
         assert_eq!(reply.status, status, "{what}: {}", reply.text());
         let body = reply.json();
-        let detail = body.get("detail").unwrap_or_else(|| panic!("{what}: no detail in {body}"));
-        assert!(detail.to_string().contains(says), "{what}: {body} should mention {says:?}");
-        assert!(!reply.text().contains("USER_PROMPT_SUBMITTED"), "{what}: leaked records");
+        let detail = body
+            .get("detail")
+            .unwrap_or_else(|| panic!("{what}: no detail in {body}"));
+        assert!(
+            detail.to_string().contains(says),
+            "{what}: {body} should mention {says:?}"
+        );
+        assert!(
+            !reply.text().contains("USER_PROMPT_SUBMITTED"),
+            "{what}: leaked records"
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_parameters_are_400_naming_the_parameter() {
     let env = Env::start(&[NO_AUTO_SEAL]).await;
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
-        ("malformed after", vec![("event_type", "CODEX_LOG"), ("after", "yesterday")], "after"),
+    type Query<'a> = Vec<(&'a str, &'a str)>;
+    let cases: Vec<(&str, Query, &str)> = vec![
+        (
+            "malformed after",
+            vec![("event_type", "CODEX_LOG"), ("after", "yesterday")],
+            "after",
+        ),
         (
             "after without time zone",
             vec![("event_type", "CODEX_LOG"), ("after", "2026-03-01T00:00:00")],
             "after",
         ),
         ("unknown event_type", vec![("event_type", "CODEX")], "event_type"),
-        ("missing event_type", vec![("after", "2026-03-01T00:00:00Z")], "event_type"),
-        ("limit 0", vec![("event_type", "CODEX_LOG"), ("limit", "0")], "limit"),
-        ("limit 1001", vec![("event_type", "CODEX_LOG"), ("limit", "1001")], "limit"),
-        ("limit abc", vec![("event_type", "CODEX_LOG"), ("limit", "abc")], "limit"),
+        (
+            "missing event_type",
+            vec![("after", "2026-03-01T00:00:00Z")],
+            "event_type",
+        ),
+        (
+            "limit 0",
+            vec![("event_type", "CODEX_LOG"), ("limit", "0")],
+            "limit",
+        ),
+        (
+            "limit 1001",
+            vec![("event_type", "CODEX_LOG"), ("limit", "1001")],
+            "limit",
+        ),
+        (
+            "limit abc",
+            vec![("event_type", "CODEX_LOG"), ("limit", "abc")],
+            "limit",
+        ),
     ];
     for (what, query, param) in cases {
         let reply = env.list(&query, Some(&env.key)).await;
@@ -312,26 +429,39 @@ async fn bad_parameters_are_400_naming_the_parameter() {
         assert!(detail.contains(param), "{what}: {detail:?} names {param}");
     }
     let zone = env
-        .list(&[("event_type", "CODEX_LOG"), ("after", "2026-03-01T00:00:00")], Some(&env.key))
+        .list(
+            &[("event_type", "CODEX_LOG"), ("after", "2026-03-01T00:00:00")],
+            Some(&env.key),
+        )
         .await;
     assert!(zone.text().contains("time zone"), "{}", zone.text());
 
     // Valid parameters on an empty log: an empty page with a null last_end_time (§2.2).
     let ok = env
         .list(
-            &[("event_type", "CODEX_LOG"), ("after", "2026-03-01T02:00:00+02:00"), ("limit", "1000")],
+            &[
+                ("event_type", "CODEX_LOG"),
+                ("after", "2026-03-01T02:00:00+02:00"),
+                ("limit", "1000"),
+            ],
             Some(&env.key),
         )
         .await;
     assert_eq!(ok.status, 200, "{}", ok.text());
     let page = ok.json();
     assert_eq!(page["data"], serde_json::json!([]), "{page}");
-    assert_eq!((page["has_more"].clone(), page["last_end_time"].clone()), (Value::Bool(false), Value::Null));
+    assert_eq!(
+        (page["has_more"].clone(), page["last_end_time"].clone()),
+        (Value::Bool(false), Value::Null)
+    );
 
     let path = format!("/v1/compliance/workspaces/{}/logs/eclf_doesnotexist", env.ws);
     let missing = env.get(&path, Some(&env.key)).await;
     assert_eq!(missing.status, 404, "{}", missing.text());
-    let detail = missing.json()["detail"].as_str().map(str::to_owned).expect("detail");
+    let detail = missing.json()["detail"]
+        .as_str()
+        .map(str::to_owned)
+        .expect("detail");
     assert!(detail.contains("eclf_doesnotexist"), "{detail}");
 }
 
@@ -348,9 +478,15 @@ async fn the_public_key_endpoint_serves_the_key_of_the_store() {
     let fingerprint = str_field(&served, "fingerprint");
     assert!(!fingerprint.is_empty());
     assert_eq!(fingerprint, str_field(&stored, "fingerprint"));
-    assert_eq!(served["public_key_hex"], stored["public_key_hex"], "{served} vs {stored}");
+    assert_eq!(
+        served["public_key_hex"], stored["public_key_hex"],
+        "{served} vs {stored}"
+    );
     let hex = str_field(&served, "public_key_hex");
-    assert!(hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()), "{hex}");
+    assert!(
+        hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()),
+        "{hex}"
+    );
 }
 
 /// No CLI seal: with a 1 s interval and 1 s poll the server's own sealer lists the records.
@@ -367,12 +503,107 @@ async fn the_server_seals_pending_records_on_its_own() {
     let mut cur = Cursor::default();
     let deadline = ingested + std::time::Duration::from_secs(20);
     while cur.records.len() < expected.len() {
-        assert!(Instant::now() < deadline, "not sealed within 20 s: {:?}", cur.records);
+        assert!(
+            Instant::now() < deadline,
+            "not sealed within 20 s: {:?}",
+            cur.records
+        );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         collector.drain(&mut cur).await;
     }
     assert_exactly_once(&env, &cur.records, &expected);
     eprintln!("sealed by the server {:?} after ingest", ingested.elapsed());
+}
+
+/// The schedule follows arrival, not the client's clock: a record whose `event.timestamp` is
+/// ten minutes ahead (a skewed Codex host) is still sealed within the interval.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_from_a_client_clock_running_ahead_is_sealed_on_schedule() {
+    let env = Env::start(&[
+        ("STEWARD_COMPLIANCE__SEAL_INTERVAL_SECS", "1"),
+        ("STEWARD_COMPLIANCE__SEALER_POLL_SECS", "1"),
+    ])
+    .await;
+    // First let the server seal the audit records of the setup, so the skewed record is the
+    // only pending one.
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    while env
+        .list(&[("event_type", "AUDIT_LOG")], Some(&env.key))
+        .await
+        .json()["data"]
+        == serde_json::json!([])
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the setup's audit records are never sealed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let ahead_ms = common::now_ms() + 10 * 60 * 1000;
+    let (expected, body) = prompt_batch("clock ahead", 1, ahead_ms);
+    env.ingest("/v1/logs", "application/x-protobuf", body).await;
+    let ingested = Instant::now();
+    let collector = Collector::new(&env, "CODEX_LOG", 100);
+    let mut cur = Cursor::default();
+    while cur.records.is_empty() {
+        assert!(
+            ingested.elapsed() < std::time::Duration::from_secs(20),
+            "a record timestamped 10 min ahead is still unsealed 20 s after it arrived (interval 1 s)"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        collector.drain(&mut cur).await;
+    }
+    assert_exactly_once(&env, &cur.records, &expected);
+}
+
+/// Administrative changes are AUDIT_LOG records naming credentials by id and prefix, never
+/// by their secret.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_log_records_admin_changes_without_secrets() {
+    let env = Env::start(&[NO_AUTO_SEAL]).await;
+    let analytics = env.create_key("codex.enterprise.analytics.read");
+    env.seal();
+    let audit = all_records(&env, "AUDIT_LOG").await;
+    let actions: Vec<&str> = audit.iter().filter_map(|r| r["action"].as_str()).collect();
+    for action in ["user.created", "ingest_token.created", "api_key.created"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    assert_eq!(
+        actions.iter().filter(|a| **a == "api_key.created").count(),
+        2,
+        "{actions:?}"
+    );
+    let text = serde_json::to_string(&audit).expect("serialise");
+    for secret in [&env.ingest_token, &env.key, &analytics] {
+        assert!(
+            !text.contains(secret.as_str()),
+            "a secret is in the audit log: {text}"
+        );
+    }
+    // Each credential is named by its id and its public prefix, as `keys list` shows them.
+    let mut creds = env
+        .cli_json(&["keys", "list"])
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    creds.extend(
+        env.cli_json(&["tokens", "list"])
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
+    );
+    assert_eq!(creds.len(), 3, "{creds:?}");
+    for c in &creds {
+        let (id, prefix) = (str_field(c, "id"), str_field(c, "prefix"));
+        let new = |r: &Value, k: &str, v: &str| r["action_data"]["new"][k] == v;
+        let named = audit
+            .iter()
+            .any(|r| new(r, "id", &id) && new(r, "prefix", &prefix));
+        assert!(named, "{id} ({prefix}) has an audit record: {text}");
+    }
+    assert!(audit
+        .iter()
+        .all(|r| r["type"] == "AUDIT_LOG" && r["workspace_id"] == env.ws.as_str()));
 }
 
 /// Fetches every record of one log type with a fresh collector.
@@ -401,7 +632,11 @@ async fn codex_captures_become_records_with_turn_ids_and_prompts() {
     env.seal();
     let codex = all_records(&env, "CODEX_LOG").await;
     let security = all_records(&env, "CODEX_SECURITY_LOG").await;
-    let ids: BTreeSet<&str> = codex.iter().chain(&security).filter_map(|r| r["event_id"].as_str()).collect();
+    let ids: BTreeSet<&str> = codex
+        .iter()
+        .chain(&security)
+        .filter_map(|r| r["event_id"].as_str())
+        .collect();
     assert_eq!(ids.len(), codex.len() + security.len(), "event ids are unique");
 
     let turns = turn_ids_in_traces("traces.jsonl");
@@ -417,9 +652,17 @@ async fn codex_captures_become_records_with_turn_ids_and_prompts() {
         assert_eq!(mine.len(), 1, "prompt {prompt:?} of {thread}: {records:?}");
         let d = &mine[0]["event_details"];
         assert_eq!(d["prompt_logged"], true, "{d}");
-        let turn = d["turn_id"].as_str().unwrap_or_else(|| panic!("turn_id is set: {d}"));
-        assert!(turns.contains(&(thread.clone(), turn.to_owned())), "{turn} is a turn of {thread} in traces");
-        assert!(turn_ids_seen.insert(turn.to_owned()), "each prompt has its own turn: {turn}");
+        let turn = d["turn_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("turn_id is set: {d}"));
+        assert!(
+            turns.contains(&(thread.clone(), turn.to_owned())),
+            "{turn} is a turn of {thread} in traces"
+        );
+        assert!(
+            turn_ids_seen.insert(turn.to_owned()),
+            "each prompt has its own turn: {turn}"
+        );
     }
 
     let redacted = prompts_in_logs("logs-prompt-redacted.jsonl");
@@ -429,7 +672,11 @@ async fn codex_captures_become_records_with_turn_ids_and_prompts() {
     for thread in threads {
         for r in by_session(&codex, "USER_PROMPT_SUBMITTED", thread) {
             let d = &r["event_details"];
-            assert_eq!((d["prompt_text"].clone(), d["prompt_logged"].clone()), (Value::Null, Value::Bool(false)), "{r}");
+            assert_eq!(
+                (d["prompt_text"].clone(), d["prompt_logged"].clone()),
+                (Value::Null, Value::Bool(false)),
+                "{r}"
+            );
             redacted_records += 1;
         }
     }
@@ -439,14 +686,22 @@ async fn codex_captures_become_records_with_turn_ids_and_prompts() {
     let tool_calls = by_session(&security, "TOOL_CALL_COMPLETED", first_thread);
     assert_eq!(tool_calls.len(), 1, "{security:?}");
     let d = &tool_calls[0]["event_details"];
-    assert!(d["tool_input"].as_str().is_some_and(|s| s.contains("echo hello")), "{d}");
-    let turn = d["turn_id"].as_str().unwrap_or_else(|| panic!("tool call has a turn: {d}"));
+    assert!(
+        d["tool_input"].as_str().is_some_and(|s| s.contains("echo hello")),
+        "{d}"
+    );
+    let turn = d["turn_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("tool call has a turn: {d}"));
     assert!(turns.contains(&(first_thread.clone(), turn.to_owned())), "{d}");
     assert_eq!(tool_calls[0]["type"], "CODEX_SECURITY_LOG");
 
     // One list call may ask for several event types (`event_type=A&event_type=B`, as XSOAR does).
     let both = env
-        .list(&[("event_type", "CODEX_LOG"), ("event_type", "CODEX_SECURITY_LOG")], Some(&env.key))
+        .list(
+            &[("event_type", "CODEX_LOG"), ("event_type", "CODEX_SECURITY_LOG")],
+            Some(&env.key),
+        )
         .await
         .json();
     let types: BTreeSet<String> = both["data"]
@@ -455,19 +710,31 @@ async fn codex_captures_become_records_with_turn_ids_and_prompts() {
         .iter()
         .map(|f| str_field(f, "event_type"))
         .collect();
-    assert_eq!(types.into_iter().collect::<Vec<_>>(), vec!["CODEX_LOG", "CODEX_SECURITY_LOG"]);
+    assert_eq!(
+        types.into_iter().collect::<Vec<_>>(),
+        vec!["CODEX_LOG", "CODEX_SECURITY_LOG"]
+    );
     for f in both["data"].as_array().expect("data") {
         let bytes = download_bytes(&env, &env.key, &str_field(f, "id")).await;
         assert_eq!(sha256_hex(&bytes), str_field(f, "file_sha256"));
-        assert!(split_jsonl(&bytes).iter().all(|r| r["type"] == f["event_type"]), "{f}");
+        assert!(
+            split_jsonl(&bytes).iter().all(|r| r["type"] == f["event_type"]),
+            "{f}"
+        );
     }
 }
 
 /// The test's own SHA-256 against FIPS 180-4 vectors (else the download checks prove nothing).
 #[test]
 fn the_sha256_helper_matches_known_vectors() {
-    assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_eq!(
+        sha256_hex(b""),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    assert_eq!(
+        sha256_hex(b"abc"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
     assert_eq!(
         sha256_hex(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"

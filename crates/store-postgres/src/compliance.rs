@@ -33,7 +33,7 @@ const INSERT_AUDIT_RECORD: &str =
     "INSERT INTO compliance_pending (workspace_id, log_type, ts_ms, record) VALUES ($1, $2, $3, $4)";
 
 const PENDING_WORKSPACES: &str =
-    "SELECT workspace_id, MIN(ts_ms) FROM compliance_pending GROUP BY workspace_id ORDER BY workspace_id";
+    "SELECT workspace_id, MIN(queued_at_ms) FROM compliance_pending GROUP BY workspace_id ORDER BY workspace_id";
 
 const PENDING_RECORDS: &str = "
 SELECT p.id, p.log_type, p.ts_ms, p.record, e.dedup_key, e.user_id, u.email, e.event_name, e.thread_id,

@@ -8,6 +8,7 @@ use steward_store::{
 };
 
 use crate::conn::map_err;
+use crate::migrate::now_ms;
 
 /// Queues the compliance record of an event just inserted (inside the ingest transaction).
 pub fn queue_event(
@@ -19,10 +20,18 @@ pub fn queue_event(
     trace_id: Option<&str>,
 ) -> StoreResult<()> {
     tx.prepare_cached(
-        "INSERT INTO compliance_pending (workspace_id, log_type, ts_ms, event_id, trace_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO compliance_pending (workspace_id, log_type, ts_ms, event_id, trace_id, queued_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
     .map_err(map_err)?
-    .execute(params![workspace_id, log_type.as_str(), ts_ms, event_id, trace_id])
+    .execute(params![
+        workspace_id,
+        log_type.as_str(),
+        ts_ms,
+        event_id,
+        trace_id,
+        now_ms()
+    ])
     .map_err(map_err)?;
     Ok(())
 }
@@ -51,8 +60,8 @@ pub fn insert_turn_spans(c: &mut Connection, spans: &[TurnSpan]) -> StoreResult<
 
 pub fn append_audit_record(c: &mut Connection, r: &NewAuditRecord) -> StoreResult<()> {
     c.execute(
-        "INSERT INTO compliance_pending (workspace_id, log_type, ts_ms, record) VALUES (?1, ?2, ?3, ?4)",
-        params![r.workspace_id, r.log_type.as_str(), r.timestamp_ms, r.record],
+        "INSERT INTO compliance_pending (workspace_id, log_type, ts_ms, record, queued_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![r.workspace_id, r.log_type.as_str(), r.timestamp_ms, r.record, now_ms()],
     )
     .map_err(map_err)?;
     Ok(())
@@ -60,7 +69,9 @@ pub fn append_audit_record(c: &mut Connection, r: &NewAuditRecord) -> StoreResul
 
 pub fn pending_workspaces(c: &Connection) -> StoreResult<Vec<(String, i64)>> {
     let mut stmt = c
-        .prepare_cached("SELECT workspace_id, MIN(ts_ms) FROM compliance_pending GROUP BY workspace_id")
+        .prepare_cached(
+            "SELECT workspace_id, MIN(queued_at_ms) FROM compliance_pending GROUP BY workspace_id",
+        )
         .map_err(map_err)?;
     let rows = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))

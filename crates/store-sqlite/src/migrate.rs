@@ -14,6 +14,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0002_thread_seen_keys.sql"),
     ),
     (3, "compliance", include_str!("../migrations/0003_compliance.sql")),
+    (
+        4,
+        "pending_queued_at",
+        include_str!("../migrations/0004_pending_queued_at.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {

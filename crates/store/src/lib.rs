@@ -107,7 +107,9 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_turn_spans(&self, spans: Vec<TurnSpan>) -> StoreResult<u64>;
     /// Queues a complete record (an administrative action) for sealing, durably.
     async fn append_audit_record(&self, record: NewAuditRecord) -> StoreResult<()>;
-    /// Workspaces that have pending records, with the time (ms) of their oldest one.
+    /// Workspaces that have pending records, with when (ms, by the server's or database's
+    /// clock) the longest-waiting one was queued: sealing is scheduled by arrival, whatever
+    /// time the client's clock wrote into its events.
     async fn pending_workspaces(&self) -> StoreResult<Vec<(String, i64)>>;
     /// Up to `limit` pending records of a workspace, oldest queue position first.
     async fn pending_records(&self, workspace_id: &str, limit: u32) -> StoreResult<Vec<PendingRecord>>;

@@ -72,7 +72,11 @@ impl<'a> Collector<'a> {
         assert_eq!(reply.status, 200, "list {query:?}: {}", reply.text());
         let page = reply.json();
         let files = page["data"].as_array().expect("data is an array").clone();
-        assert!(files.len() <= self.limit as usize, "page exceeds limit {}: {page}", self.limit);
+        assert!(
+            files.len() <= self.limit as usize,
+            "page exceeds limit {}: {page}",
+            self.limit
+        );
         cur.pages += 1;
         for file in &files {
             self.check_order(cur, file);
@@ -87,10 +91,17 @@ impl<'a> Collector<'a> {
         match page["last_end_time"].as_str() {
             Some(t) => {
                 let last = files.last().map(|f| str_field(f, "end_time"));
-                assert_eq!(last.as_deref(), Some(t), "last_end_time is the last file's end_time: {page}");
+                assert_eq!(
+                    last.as_deref(),
+                    Some(t),
+                    "last_end_time is the last file's end_time: {page}"
+                );
                 cur.after = t.to_owned();
             }
-            None => assert!(files.is_empty(), "last_end_time is null only on an empty page: {page}"),
+            None => assert!(
+                files.is_empty(),
+                "last_end_time is null only on an empty page: {page}"
+            ),
         }
         page["has_more"].as_bool().expect("has_more is a boolean")
     }
@@ -111,7 +122,11 @@ impl<'a> Collector<'a> {
         if let Some(prev) = cur.last_end_time.as_deref() {
             assert!(parse_time(prev) <= t, "end_time goes back: {prev} then {end}");
         }
-        assert!(t >= parse_time(&cur.after), "file {file} is before after={}", cur.after);
+        assert!(
+            t >= parse_time(&cur.after),
+            "file {file} is before after={}",
+            cur.after
+        );
         assert_eq!(file["event_type"], self.event_type, "{file}");
         cur.last_end_time = Some(end);
     }
@@ -120,10 +135,22 @@ impl<'a> Collector<'a> {
     pub async fn download(&self, file: &Value) -> Vec<Value> {
         let id = str_field(file, "id");
         let bytes = download_bytes(self.env, &self.key, &id).await;
-        assert_eq!(Some(bytes.len() as u64), file["file_size"].as_u64(), "size of {file}");
-        assert_eq!(sha256_hex(&bytes), str_field(file, "file_sha256"), "sha256 of {file}");
+        assert_eq!(
+            Some(bytes.len() as u64),
+            file["file_size"].as_u64(),
+            "size of {file}"
+        );
+        assert_eq!(
+            sha256_hex(&bytes),
+            str_field(file, "file_sha256"),
+            "sha256 of {file}"
+        );
         let records = split_jsonl(&bytes);
-        assert_eq!(Some(records.len() as u64), file["record_count"].as_u64(), "records in {file}");
+        assert_eq!(
+            Some(records.len() as u64),
+            file["record_count"].as_u64(),
+            "records in {file}"
+        );
         records
     }
 }
@@ -147,7 +174,10 @@ pub async fn download_bytes(env: &Env, key: &str, file_id: &str) -> Vec<u8> {
         }
         200 => {
             let ct = first.header("content-type").unwrap_or_default();
-            assert!(ct.starts_with("application/x-ndjson"), "content-type {ct:?} of {path}");
+            assert!(
+                ct.starts_with("application/x-ndjson"),
+                "content-type {ct:?} of {path}"
+            );
             first.body
         }
         other => panic!("GET {path}: HTTP {other}: {}", first.text()),

@@ -74,7 +74,11 @@ pub fn abs(root: &Path, rel: &str) -> PathBuf {
 pub fn replace_once(path: &Path, from: &str, to: &str) {
     assert_eq!(from.len(), to.len(), "keep the size");
     let text = std::fs::read_to_string(path).expect("read");
-    assert!(text.contains(from), "{} does not contain {from:?}", path.display());
+    assert!(
+        text.contains(from),
+        "{} does not contain {from:?}",
+        path.display()
+    );
     std::fs::write(path, text.replacen(from, to, 1)).expect("write");
 }
 
@@ -88,7 +92,10 @@ pub fn flip_one_byte(path: &Path) {
 
 /// Swaps the contents of two files.
 pub fn swap(a: &Path, b: &Path) {
-    let (x, y) = (std::fs::read(a).expect("read a"), std::fs::read(b).expect("read b"));
+    let (x, y) = (
+        std::fs::read(a).expect("read a"),
+        std::fs::read(b).expect("read b"),
+    );
     assert_ne!(x, y, "swapping identical files would change nothing");
     std::fs::write(a, y).expect("write a");
     std::fs::write(b, x).expect("write b");

@@ -222,7 +222,11 @@ impl Env {
 
     /// The Compliance API list call with explicit query pairs.
     pub async fn list(&self, query: &[(&str, &str)], bearer: Option<&str>) -> Reply {
-        let url = format!("{}/v1/compliance/workspaces/{}/logs", self.server.base_url(), self.ws);
+        let url = format!(
+            "{}/v1/compliance/workspaces/{}/logs",
+            self.server.base_url(),
+            self.ws
+        );
         let mut rb = self.http.get(url).query(query);
         if let Some(t) = bearer {
             rb = rb.bearer_auth(t);
@@ -248,20 +252,4 @@ pub fn str_field(v: &Value, field: &str) -> String {
         .as_str()
         .map(str::to_owned)
         .unwrap_or_else(|| panic!("no string field `{field}` in {v}"))
-}
-
-/// Polls `check` every 200 ms until it returns `Some`, or panics after `secs` seconds.
-pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(std::time::Instant::now() < deadline, "{what}: not within {secs} s");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
 }

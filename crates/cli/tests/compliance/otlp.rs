@@ -15,7 +15,11 @@ fn rfc3339_ms(ms: i64) -> String {
 }
 
 /// The attributes of one prompt record as Codex 0.169.0 logs it with `log_user_prompt = true`.
-fn prompt_record(prompt: &str, thread: &str, at_ms: i64) -> Vec<opentelemetry_proto::tonic::common::v1::KeyValue> {
+fn prompt_record(
+    prompt: &str,
+    thread: &str,
+    at_ms: i64,
+) -> Vec<opentelemetry_proto::tonic::common::v1::KeyValue> {
     vec![
         s("event.name", "codex.user_prompt"),
         s("event.timestamp", &rfc3339_ms(at_ms)),
@@ -28,20 +32,22 @@ fn prompt_record(prompt: &str, thread: &str, at_ms: i64) -> Vec<opentelemetry_pr
     ]
 }
 
-/// Ingests `n` prompts (one OTLP request, each prompt in its own thread, 1 ms apart, now)
-/// and returns their texts, which are unique across calls.
-pub async fn ingest_prompts(env: &Env, label: &str, n: usize) -> Vec<String> {
-    let base = now_ms();
+/// An OTLP request (protobuf) with `n` prompts, each in its own thread, 1 ms apart from
+/// `at_ms`; returns the prompt texts, which are unique across calls, and the body.
+pub fn prompt_batch(label: &str, n: usize, at_ms: i64) -> (Vec<String>, Vec<u8>) {
     let run = uuid::Uuid::new_v4().simple().to_string();
-    let prompts: Vec<String> = (0..n)
-        .map(|i| format!("{label} prompt {i} ({run})"))
-        .collect();
+    let prompts: Vec<String> = (0..n).map(|i| format!("{label} prompt {i} ({run})")).collect();
     let records = prompts
         .iter()
         .enumerate()
-        .map(|(i, p)| prompt_record(p, &format!("thread-{run}-{i}"), base + i as i64))
+        .map(|(i, p)| prompt_record(p, &format!("thread-{run}-{i}"), at_ms + i as i64))
         .collect();
-    let body = protobuf(&request(codex_resource(), records));
+    (prompts, protobuf(&request(codex_resource(), records)))
+}
+
+/// Ingests `n` prompts timestamped now (one request) and returns their texts.
+pub async fn ingest_prompts(env: &Env, label: &str, n: usize) -> Vec<String> {
+    let (prompts, body) = prompt_batch(label, n, now_ms());
     env.ingest("/v1/logs", "application/x-protobuf", body).await;
     prompts
 }
@@ -60,7 +66,8 @@ pub fn fixture_bodies(name: &str) -> Vec<Value> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: line is not JSON: {e}"));
+            let v: Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: line is not JSON: {e}"));
             match v.get("body") {
                 Some(body) => body.clone(),
                 None => v,
@@ -93,10 +100,11 @@ pub fn turn_ids_in_traces(name: &str) -> Vec<(String, String)> {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .find(|a| a["key"] == k)
-                    .and_then(|a| a["value"]["stringValue"].as_str())
+                    .filter(|a| a["key"] == k)
+                    .find_map(|a| a["value"]["stringValue"].as_str())
                     .map(str::to_owned)
             };
+            // `thread.id` also appears as the tokio worker's number (an int): take the string.
             if let (Some(thread), Some(turn)) = (attr("thread.id"), attr("turn.id")) {
                 out.push((thread, turn));
             }
