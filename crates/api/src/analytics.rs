@@ -7,7 +7,7 @@ use axum::Json;
 use steward_core::RawUsageParams;
 use steward_model::ApiScope;
 
-use crate::auth::authenticate;
+use crate::auth::authorize;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::wire::{usage_row, Page};
@@ -18,19 +18,7 @@ pub async fn usage(
     headers: HeaderMap,
     Query(params): Query<RawUsageParams>,
 ) -> Result<Json<Page>, ApiError> {
-    let key = authenticate(&state, &headers).await?;
-    if !key.has_scope(ApiScope::AnalyticsRead) {
-        return Err(ApiError::Forbidden {
-            code: "insufficient_scope",
-            message: format!("API key lacks {}", ApiScope::AnalyticsRead.as_str()),
-        });
-    }
-    if key.workspace_id != workspace_id {
-        return Err(ApiError::Forbidden {
-            code: "workspace_mismatch",
-            message: "this API key belongs to another workspace".to_owned(),
-        });
-    }
+    authorize(&state, &headers, &workspace_id, ApiScope::AnalyticsRead).await?;
     let now = crate::otlp::now_ms() / 1000;
     let page = state.usage.usage(&workspace_id, &params, now).await?;
     let data = page

@@ -1,7 +1,7 @@
 //! Bearer-token authentication shared by the OTLP receiver and the APIs.
 
 use axum::http::HeaderMap;
-use steward_model::Credential;
+use steward_model::{ApiScope, Credential};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -28,4 +28,28 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Crede
         Ok(None) => Err(ApiError::Unauthenticated("invalid authentication credentials")),
         Err(err) => Err(ApiError::from(err)),
     }
+}
+
+/// An API key with `scope` that belongs to `workspace_id`: 401 without a valid key, 403 for a
+/// missing scope or another workspace's key. Every workspace-scoped API route goes through it.
+pub async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    workspace_id: &str,
+    scope: ApiScope,
+) -> Result<Credential, ApiError> {
+    let key = authenticate(state, headers).await?;
+    if !key.has_scope(scope) {
+        return Err(ApiError::Forbidden {
+            code: "insufficient_scope",
+            message: format!("API key lacks {}", scope.as_str()),
+        });
+    }
+    if key.workspace_id != workspace_id {
+        return Err(ApiError::Forbidden {
+            code: "workspace_mismatch",
+            message: "this API key belongs to another workspace".to_owned(),
+        });
+    }
+    Ok(key)
 }

@@ -12,9 +12,9 @@ use futures::TryStreamExt as _;
 use serde::Serialize;
 use serde_json::Value;
 use steward_core::compliance::{format_time, Download, FileListParams};
-use steward_model::{ApiScope, Credential};
+use steward_model::ApiScope;
 
-use crate::auth::authenticate;
+use crate::auth::authorize;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -34,29 +34,6 @@ struct FileEntry {
     file_size: u64,
     file_sha256: String,
     record_count: u64,
-}
-
-/// A key with `scope` for `workspace_id`, or 401/403.
-async fn authorize(
-    state: &AppState,
-    headers: &HeaderMap,
-    workspace_id: &str,
-    scope: ApiScope,
-) -> Result<Credential, ApiError> {
-    let key = authenticate(state, headers).await?;
-    if !key.has_scope(scope) {
-        return Err(ApiError::Forbidden {
-            code: "insufficient_scope",
-            message: format!("API key lacks {}", scope.as_str()),
-        });
-    }
-    if key.workspace_id != workspace_id {
-        return Err(ApiError::Forbidden {
-            code: "workspace_mismatch",
-            message: "this API key belongs to another workspace".to_owned(),
-        });
-    }
-    Ok(key)
 }
 
 pub async fn list_logs(

@@ -129,18 +129,29 @@ async fn prepare(
     Ok((encoding, principal, bytes))
 }
 
+/// Authentication, decompression and decoding: what every signal does before its own work.
+/// On failure, the error response in the request's encoding.
+async fn decoded<Req>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    decode: fn(&[u8], Encoding) -> Result<Req, IngestError>,
+) -> Result<(Encoding, IngestPrincipal, Req), Response> {
+    let (encoding, principal, bytes) = prepare(state, headers, body)
+        .await
+        .map_err(|(err, enc)| failure(err, enc))?;
+    let request = decode(&bytes, encoding).map_err(|e| failure(ApiError::Ingest(e), encoding))?;
+    Ok((encoding, principal, request))
+}
+
 pub async fn logs(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (encoding, principal, bytes) = match prepare(&state, &headers, body).await {
+    let (encoding, principal, request) = match decoded(&state, &headers, body, decode_logs).await {
         Ok(ok) => ok,
-        Err((err, enc)) => return failure(err, enc),
-    };
-    let request = match decode_logs(&bytes, encoding) {
-        Ok(r) => r,
-        Err(e) => return failure(ApiError::Ingest(e), encoding),
+        Err(response) => return response,
     };
     match state.ingestor.ingest_logs(&principal, &request, now_ms()).await {
         Ok(outcome) => {
@@ -159,42 +170,15 @@ pub async fn logs(
     }
 }
 
-/// Metrics: authenticated, decoded (which validates them) and counted; see
-/// `steward_ingest::pipeline::accept_metrics` for why their data is not stored.
-async fn validated_signal<Req, Resp: Message + Serialize>(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-    decode: fn(&[u8], Encoding) -> Result<Req, IngestError>,
-    accept: fn(&Req) -> u64,
-    success: Resp,
-) -> Response {
-    let (encoding, _principal, bytes) = match prepare(state, headers, body).await {
-        Ok(ok) => ok,
-        Err((err, enc)) => return failure(err, enc),
-    };
-    match decode(&bytes, encoding) {
-        Ok(request) => {
-            accept(&request);
-            encoded(StatusCode::OK, encoding, &success)
-        }
-        Err(e) => failure(ApiError::Ingest(e), encoding),
-    }
-}
-
 /// Traces: decoded, counted, and Codex's turn spans stored (see `Ingestor::ingest_traces`).
 pub async fn traces(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (encoding, principal, bytes) = match prepare(&state, &headers, body).await {
+    let (encoding, principal, request) = match decoded(&state, &headers, body, decode_traces).await {
         Ok(ok) => ok,
-        Err((err, enc)) => return failure(err, enc),
-    };
-    let request = match decode_traces(&bytes, encoding) {
-        Ok(r) => r,
-        Err(e) => return failure(ApiError::Ingest(e), encoding),
+        Err(response) => return response,
     };
     match state.ingestor.ingest_traces(&principal, &request).await {
         Ok(_) => encoded(
@@ -208,15 +192,25 @@ pub async fn traces(
     }
 }
 
+/// Metrics: authenticated, decoded (which validates them) and counted; see
+/// `steward_ingest::pipeline::accept_metrics` for why their data is not stored.
 pub async fn metrics(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let ok = ExportMetricsServiceResponse {
-        partial_success: None,
+    let (encoding, _principal, request) = match decoded(&state, &headers, body, decode_metrics).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
     };
-    validated_signal(&state, &headers, body, decode_metrics, accept_metrics, ok).await
+    accept_metrics(&request);
+    encoded(
+        StatusCode::OK,
+        encoding,
+        &ExportMetricsServiceResponse {
+            partial_success: None,
+        },
+    )
 }
 
 pub fn now_ms() -> i64 {
