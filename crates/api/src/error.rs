@@ -73,6 +73,7 @@ impl From<ComplianceError> for ApiError {
             ComplianceError::BadRequest(m) => ApiError::BadRequest(m),
             ComplianceError::NotFound(m) => ApiError::NotFound(m),
             ComplianceError::Conflict(m) => ApiError::Conflict(m),
+            ComplianceError::Gone(m) => ApiError::Gone(m),
             ComplianceError::Chain(ChainError::NotFound { path }) => {
                 ApiError::Gone(format!("log file is no longer in the object store ({path})"))
             }

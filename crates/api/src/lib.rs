@@ -8,6 +8,8 @@
 mod analytics;
 mod auth;
 mod compliance;
+mod compliance_delete;
+mod compliance_tasks;
 pub mod error;
 mod health;
 mod otlp;
@@ -47,6 +49,22 @@ pub fn router(state: AppState) -> Router {
             get(compliance::download_log),
         )
         .route("/v1/compliance/public_key", get(compliance::public_key))
+        .route(
+            "/v1/compliance/workspaces/{workspace_id}/codex_tasks",
+            get(compliance_tasks::list_tasks),
+        )
+        .route(
+            "/v1/compliance/workspaces/{workspace_id}/codex_tasks/{task_id}",
+            get(compliance_tasks::get_task).delete(compliance_delete::delete_codex_task),
+        )
+        .route(
+            "/v1/compliance/workspaces/{workspace_id}/codex_environments",
+            get(compliance_tasks::list_environments),
+        )
+        .route(
+            "/v1/compliance/workspaces/{workspace_id}/codex_environments/{environment_id}",
+            get(compliance_tasks::get_environment),
+        )
         // One byte more than allowed reaches the handler, which answers 413 in OTLP's format.
         .layer(DefaultBodyLimit::max(body_limit + 1))
         .route_layer(axum::middleware::from_fn(telemetry::record_request))

@@ -6,10 +6,13 @@
 //!   bulk insert of the very same rows into the same schema, and `Store::insert_events` alone.
 //! * `usage`: Analytics usage endpoint latency (p50/p99/max) on 10k users × 90 days.
 //! * `all`: both, on SQLite and (when a URL is known) PostgreSQL, then a markdown table.
+//! * `compliance`: sealing, download and verify throughput of the compliance log beside the
+//!   disk's sequential write and read rates, on SQLite.
 //!
 //! Progress goes to stderr; the final table (or `--json`) to stdout.
 
 mod codex;
+mod compliance;
 mod explore;
 mod ingest;
 mod pg;
@@ -214,6 +217,11 @@ enum Cmd {
         repeat: usize,
         file: String,
     },
+    /// Compliance log: sealing, download and verify throughput beside the disk's own rates.
+    Compliance {
+        #[command(flatten)]
+        opts: compliance::ComplianceOpts,
+    },
     /// Both benchmarks on SQLite, and on PostgreSQL when a URL is given.
     All {
         #[command(flatten)]
@@ -230,6 +238,7 @@ struct Report {
     ingest: Vec<ingest::IngestResult>,
     usage: Vec<usage::UsageResult>,
     sqlite_variants: Vec<explore::Variant>,
+    compliance: Vec<compliance::ComplianceResult>,
 }
 
 fn main() -> Result<()> {
@@ -266,12 +275,14 @@ async fn run(cli: Cli) -> Result<()> {
         ingest: Vec::new(),
         usage: Vec::new(),
         sqlite_variants: Vec::new(),
+        compliance: Vec::new(),
     };
     let common = &cli.common;
     match &cli.command {
         Cmd::Ingest { backend, opts } => report.ingest.push(ingest::run(*backend, opts, common).await?),
         Cmd::Usage { backend, opts } => report.usage.push(usage::run(*backend, opts, common).await?),
         Cmd::SqliteSql { .. } => unreachable!("handled in main"),
+        Cmd::Compliance { opts } => report.compliance.push(compliance::run(opts, common).await?),
         Cmd::SqliteVariants { records, batch } => {
             report.sqlite_variants = explore::run(*records, *batch, common).await?
         }
@@ -417,6 +428,9 @@ fn markdown(r: &Report) -> String {
                 if u.concurrent_builds.is_empty() { String::new() } else { format!(" Concurrent builds seen: {}.", u.concurrent_builds.join(" ")) }
             );
         }
+    }
+    for c in &r.compliance {
+        s.push_str(&compliance::markdown(c));
     }
     if !r.sqlite_variants.is_empty() {
         let _ = writeln!(

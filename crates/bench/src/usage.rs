@@ -325,6 +325,7 @@ async fn build_dataset(store: &dyn Store, users: usize, days: i64, today: i64) -
                 client_id: client.to_owned(),
                 model: Some(model.to_owned()),
                 raw: "{\"bench\":true}".to_owned(),
+                host_name: None,
             };
             batch.push(mk(EventKind::UserPrompt, 0, ts));
             batch.push(mk(EventKind::ResponseCompleted(usage), 1, ts + 4_000));

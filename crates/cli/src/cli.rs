@@ -116,6 +116,68 @@ pub enum ComplianceCommand {
         #[arg(long, value_name = "FILE|HEX")]
         public_key: Option<String>,
     },
+    /// Copy the workspace's files sealed in a time range, every digest and the public key to
+    /// a folder an auditor can verify offline (`steward compliance verify DIR`).
+    ///
+    /// Examples:
+    ///   steward compliance export --since 2026-10-01 --to ./audit-q4
+    ///   steward compliance export --since 2026-10-01T00:00:00Z --until 2026-12-31 --to ./audit-q4
+    #[command(verbatim_doc_comment)]
+    Export {
+        /// First day (YYYY-MM-DD, UTC) or instant (RFC 3339) whose sealed files to include.
+        #[arg(long, value_name = "DATE")]
+        since: String,
+        /// Last day or instant to include (default: now).
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// Destination folder (created; must be empty or new).
+        #[arg(long = "to", value_name = "DIR")]
+        to: PathBuf,
+    },
+    /// Apply the configured retention now (the server also does so every
+    /// `compliance.retention_poll_secs`): erase content and delete files past their windows,
+    /// except what legal holds cover.
+    Retention,
+    /// Legal holds: while one exists, retention and deletion requests leave the workspace's
+    /// (or the user's) records alone.
+    #[command(subcommand)]
+    Hold(HoldCommand),
+    /// Erase the content (prompt, response, tool text) of one thread's or one user's sealed
+    /// records, keeping their hashes so the chain still verifies. Audited; refused under a
+    /// legal hold.
+    ///
+    /// Examples:
+    ///   steward compliance erase --thread 019a7c2e-5b8d-7f10-9a41-3c2d1e0f9b87
+    ///   steward compliance erase --user dana@example.com
+    #[command(verbatim_doc_comment)]
+    Erase {
+        /// A Codex thread (conversation) id.
+        #[arg(long, conflicts_with = "user", required_unless_present = "user")]
+        thread: Option<String>,
+        /// A user's email.
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HoldCommand {
+    /// Place a hold on the workspace, or with --user on one user's records.
+    Add {
+        /// Hold only this user's records (email); default: the whole workspace.
+        #[arg(long, value_name = "EMAIL")]
+        user: Option<String>,
+        /// What the hold is for (matter, ticket), kept with it and in the audit log.
+        #[arg(long)]
+        reason: String,
+    },
+    /// List holds of the workspace (or of all with --all-workspaces).
+    List {
+        #[arg(long)]
+        all_workspaces: bool,
+    },
+    /// Release a hold by id.
+    Release { id: String },
 }
 
 #[derive(Debug, Args)]

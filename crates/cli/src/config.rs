@@ -47,6 +47,49 @@ pub struct ComplianceSection {
     pub capture: steward_compliance::capture::CaptureConfig,
     /// Capture profiles of particular workspaces, by workspace id.
     pub workspace_capture: std::collections::BTreeMap<String, steward_compliance::capture::CaptureConfig>,
+    /// How often the server applies retention, in seconds.
+    pub retention_poll_secs: u64,
+    /// Retention per event type (`CODEX_LOG`, `CODEX_SECURITY_LOG`, `AUDIT_LOG`); event types
+    /// not listed are kept forever.
+    pub retention: std::collections::BTreeMap<String, RetentionDays>,
+}
+
+/// Days to keep one event type's content and files (`None`: forever).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionDays {
+    pub content_days: Option<u64>,
+    pub metadata_days: Option<u64>,
+}
+
+impl ComplianceSection {
+    /// The retention policy, validated: known event types, windows of at least a day, content
+    /// not kept longer than its file.
+    pub fn retention_policy(&self) -> Result<steward_core::compliance::RetentionPolicy> {
+        use std::time::Duration;
+        let mut policy = steward_core::compliance::RetentionPolicy::default();
+        for (name, days) in &self.retention {
+            let log_type: steward_model::LogType = name
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("compliance.retention.{name}: {e}"))?;
+            let window = |d: Option<u64>, what: &str| -> Result<Option<Duration>> {
+                match d {
+                    Some(0) => bail!("compliance.retention.{name}.{what} must be at least 1 (leave it out to keep forever)"),
+                    Some(d) => Ok(Some(Duration::from_secs(d * 86_400))),
+                    None => Ok(None),
+                }
+            };
+            policy.by_log_type.insert(
+                log_type,
+                steward_core::compliance::RetentionWindow {
+                    content: window(days.content_days, "content_days")?,
+                    metadata: window(days.metadata_days, "metadata_days")?,
+                },
+            );
+        }
+        policy.validate().map_err(|e| anyhow::anyhow!("compliance.{e}"))?;
+        Ok(policy)
+    }
 }
 
 impl Default for ComplianceSection {
@@ -60,6 +103,8 @@ impl Default for ComplianceSection {
             max_file_mib: 64,
             capture: Default::default(),
             workspace_capture: Default::default(),
+            retention_poll_secs: 3600,
+            retention: Default::default(),
         }
     }
 }
@@ -270,6 +315,10 @@ impl Config {
         if self.compliance.max_records_per_file == 0 || self.compliance.max_file_mib == 0 {
             bail!("compliance.max_records_per_file and compliance.max_file_mib must be at least 1");
         }
+        if self.compliance.retention_poll_secs == 0 {
+            bail!("compliance.retention_poll_secs must be at least 1");
+        }
+        self.compliance.retention_policy()?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format must be `text` or `json`, got `{}`", self.log.format);
         }

@@ -104,6 +104,7 @@ pub async fn compliance(config: &Config, store: Arc<dyn Store>) -> Result<stewar
             max_records_per_file: c.max_records_per_file,
             max_file_bytes: c.max_file_mib << 20,
             signed_url_ttl: Duration::from_secs(3600),
+            retention: c.retention_policy()?,
         },
     ))
 }

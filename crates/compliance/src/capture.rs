@@ -37,6 +37,20 @@ use self::keyed_hash::KeyedHasher;
 use self::patterns::SecretKeys;
 use self::redactor::{Counts, Redactor, Rule};
 
+/// Content-bearing attributes of Codex's OTLP log events (docs/research/codex-0.169-otel-signals.md
+/// §3.3): what capture profiles apply to at ingest, and what sealing moves out of the stored
+/// raw event into the compliance log (where retention and deletion requests can erase it).
+pub fn content_attributes(event_name: &str) -> &'static [&'static str] {
+    match event_name {
+        "codex.user_prompt" => &["prompt"],
+        "codex.tool_result" => &["arguments", "output"],
+        _ => &[],
+    }
+}
+
+/// Every attribute [`content_attributes`] names, for any event.
+pub const ALL_CONTENT_ATTRIBUTES: &[&str] = &["prompt", "arguments", "output"];
+
 /// The shortest per-workspace hash key accepted for [`CaptureMode::Hashed`].
 pub const MIN_HASH_KEY_LEN: usize = 16;
 

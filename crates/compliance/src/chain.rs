@@ -42,7 +42,7 @@ mod verify;
 pub use canonical::{canonical_sha256, is_canonical, to_canonical_vec};
 pub use digest::{
     build_digest, digest_path, open_digest, parse_digest_path, ChainHead, Digest, DigestFileEntry,
-    DIGEST_VERSION,
+    ExpiredEntry, DIGEST_VERSION,
 };
 pub use erase::{erase_content, tombstone_sha256, Erased, ERASED_KEY};
 pub use error::{ChainError, Result};

@@ -94,7 +94,7 @@ fn digest_signature_is_bound_to_its_key() {
     let dir = tempfile::tempdir().unwrap();
     let key = SigningKeyFile::load_or_create(dir.path().join("k.pem")).unwrap();
     let file = build_file(meta("f"), &[json!({"event_id": "a"})]).unwrap();
-    let (bytes, head) = build_digest(None, "ws-1", Utc::now(), &[file], &key).unwrap();
+    let (bytes, head) = build_digest(None, "ws-1", Utc::now(), &[file], &[], &key).unwrap();
     assert_eq!(head.sequence, 1);
 
     let public = PublicKey::from_document(&key.public_key_document()).unwrap();

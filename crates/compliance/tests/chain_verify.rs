@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use chrono::{TimeZone as _, Utc};
 use serde_json::{json, Value};
 use steward_compliance::chain::{
-    build_file, digest_path, erase_content, verify, verify_with, ChainHead, FileMeta, LogStore, ProblemKind,
-    SealedFile, SigningKeyFile, VerifyOptions, VerifyReport, PUBLIC_KEY_PATH,
+    build_file, digest_path, erase_content, verify, verify_with, ChainHead, ExpiredEntry, FileMeta, LogStore,
+    ProblemKind, SealedFile, SigningKeyFile, VerifyOptions, VerifyReport, PUBLIC_KEY_PATH,
 };
 use tempfile::TempDir;
 
@@ -73,7 +73,7 @@ async fn fixture() -> Fixture {
                 .collect();
             let sealed_at = Utc.timestamp_opt(end_time + 60, 0).unwrap();
             let new_head = store
-                .write_sealing(head.as_ref(), ws, sealed_at, &sealed, &key)
+                .write_sealing(head.as_ref(), ws, sealed_at, &sealed, &[], &key)
                 .await
                 .unwrap();
             files.extend(sealed);
@@ -354,7 +354,7 @@ async fn replaced_head_digest_is_detected_online() {
     };
     let sealed_at = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
     fx.store
-        .write_sealing(Some(&head2), "ws-b", sealed_at, &[], &fx.key)
+        .write_sealing(Some(&head2), "ws-b", sealed_at, &[], &[], &fx.key)
         .await
         .unwrap();
     let options = VerifyOptions {
@@ -403,7 +403,14 @@ async fn file_listed_twice_is_named() {
     let again = fx.file(ws, 0).clone();
     let sealed_at = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
     fx.store
-        .write_sealing(Some(head), ws, sealed_at, std::slice::from_ref(&again), &fx.key)
+        .write_sealing(
+            Some(head),
+            ws,
+            sealed_at,
+            std::slice::from_ref(&again),
+            &[],
+            &fx.key,
+        )
         .await
         .unwrap();
     let report = fx.verify().await;
@@ -485,4 +492,99 @@ async fn erasure_keeps_the_chain_valid_until_the_file_is_touched() {
     fx.store.put(&target.path, forged.into()).await.unwrap();
     let report = fx.verify().await;
     assert_eq!(found(&report), vec![(ProblemKind::FileChanged, target.path)]);
+}
+
+fn head_of<'a>(fx: &'a Fixture, ws: &str) -> &'a ChainHead {
+    &fx.heads.iter().find(|(w, _)| w == ws).unwrap().1
+}
+
+fn expired_entry(f: &SealedFile) -> ExpiredEntry {
+    ExpiredEntry {
+        id: f.id.clone(),
+        path: f.path.clone(),
+        sha256: f.sha256.clone(),
+        reason: "retention: CODEX_LOG metadata 365 days".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_file_expired_by_a_later_digest_may_be_absent_but_only_that_one() {
+    let fx = fixture().await;
+    let expired = fx.file("ws-a", 0).clone();
+    let deleted = fx.file("ws-a", 1).clone();
+    fx.store
+        .write_sealing(
+            Some(head_of(&fx, "ws-a")),
+            "ws-a",
+            Utc::now(),
+            &[],
+            &[expired_entry(&expired)],
+            &fx.key,
+        )
+        .await
+        .unwrap();
+    std::fs::remove_file(fx.fs(&expired.path)).unwrap();
+    let report = fx.verify().await;
+    assert!(report.ok, "{:#?}", report.problems);
+    assert_eq!(report.files_expired, 1);
+
+    // Deleting a file no digest expired is still named.
+    std::fs::remove_file(fx.fs(&deleted.path)).unwrap();
+    let report = fx.verify().await;
+    assert!(!report.ok);
+    let removed: Vec<&str> = report
+        .problems_of(ProblemKind::FileRemoved)
+        .map(|p| p.path.as_str())
+        .collect();
+    assert_eq!(removed, [deleted.path.as_str()]);
+}
+
+#[tokio::test]
+async fn an_expiry_needs_a_valid_signature() {
+    let fx = fixture().await;
+    let target = fx.file("ws-b", 0).clone();
+    // A forger appends an expiry for the file to the newest digest and deletes the file.
+    let head = head_of(&fx, "ws-b");
+    let path = digest_path("ws-b", head.sequence);
+    let mut digest: Value = serde_json::from_slice(&std::fs::read(fx.fs(&path)).unwrap()).unwrap();
+    digest["expired"] = json!([expired_entry(&target)]);
+    std::fs::write(fx.fs(&path), serde_json::to_vec(&digest).unwrap()).unwrap();
+    std::fs::remove_file(fx.fs(&target.path)).unwrap();
+    let report = fx.verify().await;
+    assert!(report
+        .problems_of(ProblemKind::DigestEdited)
+        .any(|p| p.path == path));
+    assert!(report
+        .problems_of(ProblemKind::FileRemoved)
+        .any(|p| p.path == target.path));
+    assert_eq!(report.files_expired, 0);
+}
+
+#[tokio::test]
+async fn an_export_range_excuses_only_files_outside_it() {
+    let fx = fixture().await;
+    // Sealings end at 1_740_000_000 + k days; export only the last one.
+    let last = 1_740_000_000 + (SEALINGS as i64 - 1) * 86_400;
+    let outside = fx.file("ws-a", 0).clone();
+    std::fs::remove_file(fx.fs(&outside.path)).unwrap();
+    let options = VerifyOptions {
+        exported_end_times: Some((last, last)),
+        ..VerifyOptions::default()
+    };
+    let report = verify_with(&fx.store, &fx.key.public_key(), &options)
+        .await
+        .unwrap();
+    assert!(report.ok, "{:#?}", report.problems);
+    assert_eq!(report.files_not_exported, 1);
+
+    let inside = fx.file("ws-a", FILES_PER_SEALING * (SEALINGS - 1)).clone();
+    std::fs::remove_file(fx.fs(&inside.path)).unwrap();
+    let report = verify_with(&fx.store, &fx.key.public_key(), &options)
+        .await
+        .unwrap();
+    let removed: Vec<&str> = report
+        .problems_of(ProblemKind::FileRemoved)
+        .map(|p| p.path.as_str())
+        .collect();
+    assert_eq!(removed, [inside.path.as_str()]);
 }

@@ -5,9 +5,14 @@
 //! `steward_compliance::chain`'s; this module decides what goes into which file when.
 
 pub mod audit;
+mod erasure;
+mod export;
+mod holds;
 mod listing;
 pub mod records;
+mod retention;
 mod sealer;
+pub mod tasks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +20,10 @@ use std::time::Duration;
 use steward_compliance::chain::{ChainError, LogStore, SigningKeyFile};
 use steward_store::{Store, StoreError};
 
+pub use erasure::ErasureOutcome;
+pub use export::{ExportManifest, ExportOutcome, EXPORT_MANIFEST_PATH};
 pub use listing::{format_time, Download, FileListParams, FilePage, DEFAULT_LIMIT, MAX_LIMIT};
+pub use retention::{RetentionOutcome, RetentionPolicy, RetentionWindow};
 pub use sealer::SealOutcome;
 
 /// Tuning of sealing and downloads (from `[compliance]` in the configuration).
@@ -29,6 +37,8 @@ pub struct ComplianceConfig {
     pub max_file_bytes: usize,
     /// Lifetime of signed download URLs (object stores that support them).
     pub signed_url_ttl: Duration,
+    /// How long content and files are kept, per log type (default: forever).
+    pub retention: RetentionPolicy,
 }
 
 impl Default for ComplianceConfig {
@@ -38,6 +48,7 @@ impl Default for ComplianceConfig {
             max_records_per_file: 10_000,
             max_file_bytes: 64 << 20,
             signed_url_ttl: Duration::from_secs(3600),
+            retention: RetentionPolicy::default(),
         }
     }
 }
@@ -49,6 +60,9 @@ pub enum ComplianceError {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    /// Existed, but retention deleted it (HTTP 410, as OpenAI answers for expired files).
+    #[error("{0}")]
+    Gone(String),
     /// Another sealer (replica or process) moved the chain first; retry later.
     #[error("{0}")]
     Conflict(String),

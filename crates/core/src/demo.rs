@@ -183,6 +183,7 @@ pub async fn generate(
                         credits_micro: price.credits_micro,
                         usd_micro: price.usd_micro,
                         raw: "{\"demo\":true}".to_owned(),
+                        host_name: None,
                     });
                 };
                 push(EventKind::ConversationStart, ts, &mut serial);

@@ -6,18 +6,9 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
-use steward_compliance::capture::{CaptureMode, CaptureProfile};
+use steward_compliance::capture::{content_attributes, CaptureMode, CaptureProfile};
 
 use crate::normalize::ParsedRecord;
-
-/// Content-bearing attributes per Codex event (docs/research/codex-0.169-otel-signals.md §3.3).
-fn content_attributes(event_name: &str) -> &'static [&'static str] {
-    match event_name {
-        "codex.user_prompt" => &["prompt"],
-        "codex.tool_result" => &["arguments", "output"],
-        _ => &[],
-    }
-}
 
 /// What Codex itself puts instead of the prompt when `log_user_prompt = false`.
 const CODEX_REDACTED: &str = "[REDACTED]";

@@ -324,6 +324,7 @@ pub fn finalize(p: ParsedRecord, workspace_id: &str, user_id: &str, rate_card: &
         usd_micro: price.usd_micro,
         rate_card_version: version,
         raw: p.raw,
+        host_name: p.identity.host,
     }
 }
 

@@ -120,6 +120,7 @@ impl Ingestor {
         let workspace_id = principal.workspace_id();
         let mut total = 0u64;
         let mut turns = Vec::new();
+        let mut cwds = Vec::new();
         for span in request
             .resource_spans
             .iter()
@@ -129,10 +130,22 @@ impl Ingestor {
             total += 1;
             if let Some(turn) = turn_span(workspace_id, span) {
                 turns.push(turn);
+            } else if let Some(cwd) = sampling_cwd(span) {
+                cwds.push(cwd);
             }
         }
+        // Where the turns ran (Codex tasks and environments): after the turn spans, so that a
+        // working directory finds its thread whichever of the two came first.
+        let trace_cwds = steward_store::TraceCwds {
+            workspace_id: workspace_id.to_owned(),
+            cwds,
+            turn_trace_ids: turns.iter().map(|t| t.trace_id.clone()).collect(),
+        };
         if !turns.is_empty() {
             self.store.insert_turn_spans(turns).await?;
+        }
+        if !trace_cwds.is_empty() {
+            self.store.record_trace_cwds(trace_cwds).await?;
         }
         metrics::counter!("steward_ingest_records_total", "signal" => "traces", "outcome" => "accepted")
             .increment(total);
@@ -166,6 +179,23 @@ fn turn_span(
         turn_id: string_attr("turn.id")?,
         thread_id: string_attr("thread.id").or_else(|| string_attr("conversation.id")),
     })
+}
+
+/// `(trace id, cwd)` of a `run_sampling_request` span: the working directory of its turn
+/// (docs/research/codex-0.169-otel-signals.md §4.1).
+fn sampling_cwd(span: &opentelemetry_proto::tonic::trace::v1::Span) -> Option<(String, String)> {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
+    if span.name != "run_sampling_request" {
+        return None;
+    }
+    let cwd =
+        span.attributes
+            .iter()
+            .find_map(|kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(V::StringValue(s)) if kv.key == "cwd" && !s.trim().is_empty() => Some(s.clone()),
+                _ => None,
+            })?;
+    Some((crate::normalize::trace_hex(&span.trace_id)?, cwd))
 }
 
 /// Metrics are accepted and validated; usage figures come from log events, which carry the

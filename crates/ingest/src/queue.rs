@@ -200,6 +200,36 @@ mod tests {
         async fn usage_rows(&self, _: &UsageQuery) -> StoreResult<UsageRowsPage> {
             unused()
         }
+        // --- Codex tasks and environments ---
+        async fn record_trace_cwds(&self, _: steward_store::TraceCwds) -> StoreResult<()> {
+            unused()
+        }
+        async fn list_codex_threads(
+            &self,
+            _: &steward_store::ThreadQuery,
+        ) -> StoreResult<Vec<steward_store::CodexThread>> {
+            unused()
+        }
+        async fn get_codex_thread(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> StoreResult<Option<steward_store::CodexThread>> {
+            unused()
+        }
+        async fn list_codex_environments(
+            &self,
+            _: &steward_store::EnvironmentQuery,
+        ) -> StoreResult<Vec<steward_store::CodexEnvironment>> {
+            unused()
+        }
+        async fn get_codex_environment(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> StoreResult<Option<steward_store::CodexEnvironment>> {
+            unused()
+        }
         async fn insert_turn_spans(&self, _: Vec<TurnSpan>) -> StoreResult<u64> {
             unused()
         }
@@ -224,6 +254,38 @@ mod tests {
         async fn get_compliance_file(&self, _: &str, _: &str) -> StoreResult<Option<ComplianceFile>> {
             unused()
         }
+        async fn event_raw(&self, _: &str, _: &str) -> StoreResult<Option<String>> {
+            unused()
+        }
+        async fn compliance_workspaces(&self) -> StoreResult<Vec<String>> {
+            unused()
+        }
+        async fn retention_candidates(&self, _: &RetentionQuery) -> StoreResult<Vec<ComplianceFile>> {
+            unused()
+        }
+        async fn files_with_subject(
+            &self,
+            _: &str,
+            _: SubjectKind,
+            _: &str,
+        ) -> StoreResult<Vec<ComplianceFile>> {
+            unused()
+        }
+        async fn file_subjects(&self, _: &str, _: &str) -> StoreResult<Vec<FileSubject>> {
+            unused()
+        }
+        async fn record_erasure(&self, _: &ErasureUpdate) -> StoreResult<()> {
+            unused()
+        }
+        async fn add_legal_hold(&self, _: &LegalHold) -> StoreResult<()> {
+            unused()
+        }
+        async fn legal_holds(&self, _: Option<&str>) -> StoreResult<Vec<LegalHold>> {
+            unused()
+        }
+        async fn remove_legal_hold(&self, _: &str) -> StoreResult<Option<LegalHold>> {
+            unused()
+        }
     }
 
     fn events(n: usize) -> Vec<NormalizedEvent> {
@@ -244,6 +306,7 @@ mod tests {
                 usd_micro: 0,
                 rate_card_version: String::new(),
                 raw: "{}".into(),
+                host_name: None,
             })
             .collect()
     }

@@ -90,4 +90,8 @@ pub struct NormalizedEvent {
     pub rate_card_version: String,
     /// The raw record (resource and log attributes) as JSON, kept for compliance and reprocessing.
     pub raw: String,
+    /// `host.name` of the machine that ran Codex (the OTLP logs resource): with the working
+    /// directory from traces, it names the thread's Codex environment.
+    #[serde(default)]
+    pub host_name: Option<String>,
 }

@@ -76,9 +76,9 @@ ORDER BY ord";
 const CONSUME_PENDING: &str =
     "DELETE FROM compliance_pending WHERE workspace_id = $1 AND id = ANY($2::int8[])";
 
-const FILE_COLUMNS: &str =
+pub(crate) const FILE_COLUMNS: &str =
     "id, workspace_id, log_type, end_time, path, file_name, sha256, records_root, size,
-    record_count, first_ts, last_ts, digest_sequence, sealed_at_ms, content_erased_at_ms";
+    record_count, first_ts, last_ts, digest_sequence, sealed_at_ms, content_erased_at_ms, expired_at_ms";
 
 pub async fn insert_turn_spans(pool: &Pool, spans: &[TurnSpan]) -> StoreResult<u64> {
     if spans.is_empty() {
@@ -267,6 +267,11 @@ async fn attempt_seal(
             s.workspace_id, s.expected_head
         ))));
     }
+    // Before the pending rows are consumed: stripping finds the events through them.
+    if let Err(conflict) = crate::retention::seal_extras(&tx, s).await? {
+        tx.rollback().await?;
+        return Ok(Err(conflict));
+    }
     let (insert, consume) = tokio::try_join!(
         tx.prepare_cached(INSERT_FILES),
         tx.prepare_cached(CONSUME_PENDING)
@@ -311,6 +316,7 @@ pub async fn list_files(c: &impl GenericClient, q: &FileQuery) -> StoreResult<Ve
     let sql = format!(
         "SELECT {FILE_COLUMNS} FROM compliance_files
          WHERE workspace_id = $1 AND log_type = ANY($2::text[]) AND end_time >= $3
+           AND expired_at_ms IS NULL
          ORDER BY end_time, id LIMIT $4"
     );
     let stmt = c.prepare_cached(&sql).await.map_err(map_err)?;
@@ -340,7 +346,7 @@ fn parse_log_type(s: &str, what: &str) -> StoreResult<LogType> {
         .map_err(|_| StoreError::Other(format!("{what} with unknown log type {s:?}")))
 }
 
-fn file_from_row(r: &Row) -> StoreResult<ComplianceFile> {
+pub(crate) fn file_from_row(r: &Row) -> StoreResult<ComplianceFile> {
     Ok(ComplianceFile {
         id: r.get(0),
         workspace_id: r.get(1),
@@ -357,6 +363,7 @@ fn file_from_row(r: &Row) -> StoreResult<ComplianceFile> {
         digest_sequence: r.get::<_, i64>(12) as u64,
         sealed_at_ms: r.get(13),
         content_erased_at_ms: r.get(14),
+        expired_at_ms: r.get(15),
     })
 }
 

@@ -18,6 +18,8 @@ mod compliance;
 mod conn;
 mod migrate;
 mod principals;
+mod retention;
+mod tasks;
 mod usage;
 mod write;
 
@@ -28,6 +30,7 @@ use steward_store::{
     ChainHeadRow, ComplianceFile, FileQuery, InsertOutcome, NewAuditRecord, NewCredential, NewUser,
     PendingRecord, SealCommit, Store, StoreResult, TurnSpan, UsageQuery, UsageRowsPage,
 };
+use steward_store::{ErasureUpdate, FileSubject, LegalHold, RetentionQuery, SubjectKind};
 
 pub use migrate::MIGRATIONS;
 
@@ -112,12 +115,61 @@ impl Store for PostgresStore {
         write::insert_events(&self.pool, &events).await
     }
 
+    async fn event_raw(&self, workspace_id: &str, dedup_key: &str) -> StoreResult<Option<String>> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT raw FROM events WHERE workspace_id = $1 AND dedup_key = $2",
+                &[&workspace_id, &dedup_key],
+            )
+            .await
+            .map_err(conn::map_err)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
     async fn count_events(&self, workspace_id: &str) -> StoreResult<u64> {
         principals::count_events(&self.client().await?, workspace_id).await
     }
 
     async fn usage_rows(&self, query: &UsageQuery) -> StoreResult<UsageRowsPage> {
         usage::usage_rows(&self.client().await?, query).await
+    }
+
+    // --- Codex tasks and environments ---
+
+    async fn record_trace_cwds(&self, cwds: steward_store::TraceCwds) -> StoreResult<()> {
+        tasks::record_trace_cwds(&self.pool, &cwds).await
+    }
+
+    async fn list_codex_threads(
+        &self,
+        query: &steward_store::ThreadQuery,
+    ) -> StoreResult<Vec<steward_store::CodexThread>> {
+        tasks::list_threads(&self.client().await?, query).await
+    }
+
+    async fn get_codex_thread(
+        &self,
+        workspace_id: &str,
+        thread_id: &str,
+    ) -> StoreResult<Option<steward_store::CodexThread>> {
+        tasks::get_thread(&self.client().await?, workspace_id, thread_id).await
+    }
+
+    async fn list_codex_environments(
+        &self,
+        query: &steward_store::EnvironmentQuery,
+    ) -> StoreResult<Vec<steward_store::CodexEnvironment>> {
+        tasks::list_environments(&self.client().await?, query).await
+    }
+
+    async fn get_codex_environment(
+        &self,
+        workspace_id: &str,
+        environment_id: &str,
+    ) -> StoreResult<Option<steward_store::CodexEnvironment>> {
+        tasks::get_environment(&self.client().await?, workspace_id, environment_id).await
     }
 
     async fn insert_turn_spans(&self, spans: Vec<TurnSpan>) -> StoreResult<u64> {
@@ -154,5 +206,42 @@ impl Store for PostgresStore {
         file_id: &str,
     ) -> StoreResult<Option<ComplianceFile>> {
         compliance::get_file(&self.client().await?, workspace_id, file_id).await
+    }
+
+    async fn compliance_workspaces(&self) -> StoreResult<Vec<String>> {
+        retention::compliance_workspaces(&self.client().await?).await
+    }
+
+    async fn retention_candidates(&self, query: &RetentionQuery) -> StoreResult<Vec<ComplianceFile>> {
+        retention::retention_candidates(&self.client().await?, query).await
+    }
+
+    async fn files_with_subject(
+        &self,
+        workspace_id: &str,
+        kind: SubjectKind,
+        value: &str,
+    ) -> StoreResult<Vec<ComplianceFile>> {
+        retention::files_with_subject(&self.client().await?, workspace_id, kind, value).await
+    }
+
+    async fn file_subjects(&self, workspace_id: &str, file_id: &str) -> StoreResult<Vec<FileSubject>> {
+        retention::file_subjects(&self.client().await?, workspace_id, file_id).await
+    }
+
+    async fn record_erasure(&self, update: &ErasureUpdate) -> StoreResult<()> {
+        retention::record_erasure(&self.client().await?, update).await
+    }
+
+    async fn add_legal_hold(&self, hold: &LegalHold) -> StoreResult<()> {
+        retention::add_legal_hold(&self.client().await?, hold).await
+    }
+
+    async fn legal_holds(&self, workspace_id: Option<&str>) -> StoreResult<Vec<LegalHold>> {
+        retention::legal_holds(&self.client().await?, workspace_id).await
+    }
+
+    async fn remove_legal_hold(&self, id: &str) -> StoreResult<Option<LegalHold>> {
+        retention::remove_legal_hold(&self.client().await?, id).await
     }
 }

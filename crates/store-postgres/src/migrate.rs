@@ -20,6 +20,12 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "pending_queued_at",
         include_str!("../migrations/0004_pending_queued_at.sql"),
     ),
+    (5, "retention", include_str!("../migrations/0005_retention.sql")),
+    (
+        6,
+        "codex_threads",
+        include_str!("../migrations/0006_codex_threads.sql"),
+    ),
 ];
 
 /// Key of the transaction-scoped advisory lock that serialises migrators (ASCII "stewmigr"),

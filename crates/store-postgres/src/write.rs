@@ -186,6 +186,7 @@ async fn attempt_insert(
     }
     let delta = RollupDelta::from_events(inserted.iter().copied());
     apply_rollups(&tx, &delta).await?;
+    crate::tasks::apply_threads(&tx, &inserted).await?;
     tx.commit().await?;
     Ok(inserted.len() as u64)
 }

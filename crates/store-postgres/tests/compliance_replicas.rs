@@ -35,6 +35,7 @@ fn file(ws: &str, id: &str, end_time: i64, sequence: u64) -> ComplianceFile {
         digest_sequence: sequence,
         sealed_at_ms: end_time * 1000,
         content_erased_at_ms: None,
+        expired_at_ms: None,
     }
 }
 
@@ -61,6 +62,9 @@ async fn race(
                 round,
             )],
             consumed_pending_ids: consumed.to_vec(),
+            subjects: Vec::new(),
+            expired_file_ids: Vec::new(),
+            strip_event_attributes: Vec::new(),
         };
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;

@@ -37,6 +37,7 @@ fn event(ws: &str, user: &str, n: i64) -> NormalizedEvent {
         usd_micro: 3,
         rate_card_version: "test-1".to_owned(),
         raw: "{}".to_owned(),
+        host_name: None,
     }
 }
 

@@ -18,6 +18,7 @@ pub fn queue_event(
     ts_ms: i64,
     event_id: i64,
     trace_id: Option<&str>,
+    queued_at_ms: i64,
 ) -> StoreResult<()> {
     tx.prepare_cached(
         "INSERT INTO compliance_pending (workspace_id, log_type, ts_ms, event_id, trace_id, queued_at_ms)
@@ -30,7 +31,7 @@ pub fn queue_event(
         ts_ms,
         event_id,
         trace_id,
-        now_ms()
+        queued_at_ms
     ])
     .map_err(map_err)?;
     Ok(())
@@ -217,6 +218,9 @@ pub fn commit_seal(c: &mut Connection, s: &SealCommit) -> StoreResult<()> {
                 ])
                 .map_err(map_err)?;
         }
+        strip_event_content(&tx, s)?;
+        crate::retention::insert_subjects(&tx, &s.workspace_id, &s.subjects)?;
+        crate::retention::mark_expired(&tx, &s.workspace_id, &s.expired_file_ids)?;
         let mut consume = tx
             .prepare_cached("DELETE FROM compliance_pending WHERE id = ?1 AND workspace_id = ?2")
             .map_err(map_err)?;
@@ -231,11 +235,39 @@ pub fn commit_seal(c: &mut Connection, s: &SealCommit) -> StoreResult<()> {
     tx.commit().map_err(map_err)
 }
 
-const FILE_COLUMNS: &str =
-    "id, workspace_id, log_type, end_time, path, file_name, sha256, records_root, size,
-    record_count, first_ts, last_ts, digest_sequence, sealed_at_ms, content_erased_at_ms";
+/// Removes the sealed content attributes from the raw JSON of the events behind the consumed
+/// records (before those are deleted), in the sealing's transaction.
+fn strip_event_content(tx: &rusqlite::Transaction<'_>, s: &SealCommit) -> StoreResult<()> {
+    if s.strip_event_attributes.is_empty() || s.consumed_pending_ids.is_empty() {
+        return Ok(());
+    }
+    // JSON paths with quoted keys: attribute names may contain dots.
+    let paths: Vec<String> = s
+        .strip_event_attributes
+        .iter()
+        .map(|a| format!("$.attributes.\"{}\"", a.replace('"', "")))
+        .collect();
+    let placeholders: Vec<String> = (0..paths.len()).map(|i| format!("?{}", i + 3)).collect();
+    let sql = format!(
+        "UPDATE events SET raw = json_remove(raw, {})
+         WHERE id = (SELECT event_id FROM compliance_pending WHERE id = ?1 AND workspace_id = ?2)
+           AND json_valid(raw)",
+        placeholders.join(", ")
+    );
+    let mut stmt = tx.prepare_cached(&sql).map_err(map_err)?;
+    for id in &s.consumed_pending_ids {
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![id, &s.workspace_id];
+        values.extend(paths.iter().map(|p| p as &dyn rusqlite::ToSql));
+        stmt.execute(values.as_slice()).map_err(map_err)?;
+    }
+    Ok(())
+}
 
-fn file_from_row(r: &Row<'_>) -> rusqlite::Result<Result<ComplianceFile, String>> {
+pub(crate) const FILE_COLUMNS: &str =
+    "id, workspace_id, log_type, end_time, path, file_name, sha256, records_root, size,
+    record_count, first_ts, last_ts, digest_sequence, sealed_at_ms, content_erased_at_ms, expired_at_ms";
+
+pub(crate) fn file_from_row(r: &Row<'_>) -> rusqlite::Result<Result<ComplianceFile, String>> {
     let log_type: String = r.get(2)?;
     let Ok(log_type) = log_type.parse::<LogType>() else {
         return Ok(Err(format!("compliance file with unknown log type {log_type:?}")));
@@ -256,6 +288,7 @@ fn file_from_row(r: &Row<'_>) -> rusqlite::Result<Result<ComplianceFile, String>
         digest_sequence: r.get::<_, i64>(12)? as u64,
         sealed_at_ms: r.get(13)?,
         content_erased_at_ms: r.get(14)?,
+        expired_at_ms: r.get(15)?,
     }))
 }
 
@@ -271,6 +304,7 @@ pub fn list_files(c: &Connection, q: &FileQuery) -> StoreResult<Vec<ComplianceFi
     let sql = format!(
         "SELECT {FILE_COLUMNS} FROM compliance_files
          WHERE workspace_id = ?1 AND end_time >= ?2 AND log_type IN ({placeholders})
+           AND expired_at_ms IS NULL
          ORDER BY end_time, id LIMIT ?3"
     );
     let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;

@@ -11,6 +11,8 @@ mod compliance;
 mod conn;
 mod migrate;
 mod principals;
+mod retention;
+mod tasks;
 mod usage;
 mod write;
 
@@ -24,6 +26,7 @@ use steward_store::{
     ChainHeadRow, ComplianceFile, FileQuery, InsertOutcome, NewAuditRecord, NewCredential, NewUser,
     PendingRecord, SealCommit, Store, StoreError, StoreResult, TurnSpan, UsageQuery, UsageRowsPage,
 };
+use steward_store::{ErasureUpdate, FileSubject, LegalHold, RetentionQuery, SubjectKind};
 
 use checkpoint::Checkpointer;
 use conn::Pool;
@@ -155,6 +158,22 @@ impl Store for SqliteStore {
         Ok(outcome)
     }
 
+    async fn event_raw(&self, workspace_id: &str, dedup_key: &str) -> StoreResult<Option<String>> {
+        let (ws, key) = (workspace_id.to_owned(), dedup_key.to_owned());
+        self.read(move |c| {
+            use rusqlite::OptionalExtension as _;
+            // No index on dedup_key (the key guard is event_keys): a scan, for support and tests.
+            c.query_row(
+                "SELECT raw FROM events WHERE workspace_id = ?1 AND dedup_key = ?2",
+                [ws, key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(conn::map_err)
+        })
+        .await
+    }
+
     async fn count_events(&self, workspace_id: &str) -> StoreResult<u64> {
         let ws = workspace_id.to_owned();
         self.read(move |c| {
@@ -170,6 +189,46 @@ impl Store for SqliteStore {
     async fn usage_rows(&self, query: &UsageQuery) -> StoreResult<UsageRowsPage> {
         let query = query.clone();
         self.read(move |c| usage::usage_rows(c, &query)).await
+    }
+
+    // --- Codex tasks and environments ---
+
+    async fn record_trace_cwds(&self, cwds: steward_store::TraceCwds) -> StoreResult<()> {
+        self.write(move |c| tasks::record_trace_cwds(c, &cwds)).await
+    }
+
+    async fn list_codex_threads(
+        &self,
+        query: &steward_store::ThreadQuery,
+    ) -> StoreResult<Vec<steward_store::CodexThread>> {
+        let query = query.clone();
+        self.read(move |c| tasks::list_threads(c, &query)).await
+    }
+
+    async fn get_codex_thread(
+        &self,
+        workspace_id: &str,
+        thread_id: &str,
+    ) -> StoreResult<Option<steward_store::CodexThread>> {
+        let (ws, id) = (workspace_id.to_owned(), thread_id.to_owned());
+        self.read(move |c| tasks::get_thread(c, &ws, &id)).await
+    }
+
+    async fn list_codex_environments(
+        &self,
+        query: &steward_store::EnvironmentQuery,
+    ) -> StoreResult<Vec<steward_store::CodexEnvironment>> {
+        let query = query.clone();
+        self.read(move |c| tasks::list_environments(c, &query)).await
+    }
+
+    async fn get_codex_environment(
+        &self,
+        workspace_id: &str,
+        environment_id: &str,
+    ) -> StoreResult<Option<steward_store::CodexEnvironment>> {
+        let (ws, id) = (workspace_id.to_owned(), environment_id.to_owned());
+        self.read(move |c| tasks::get_environment(c, &ws, &id)).await
     }
 
     async fn insert_turn_spans(&self, spans: Vec<TurnSpan>) -> StoreResult<u64> {
@@ -213,5 +272,50 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<ComplianceFile>> {
         let (ws, id) = (workspace_id.to_owned(), file_id.to_owned());
         self.read(move |c| compliance::get_file(c, &ws, &id)).await
+    }
+
+    async fn compliance_workspaces(&self) -> StoreResult<Vec<String>> {
+        self.read(retention::compliance_workspaces).await
+    }
+
+    async fn retention_candidates(&self, query: &RetentionQuery) -> StoreResult<Vec<ComplianceFile>> {
+        let q = query.clone();
+        self.read(move |c| retention::retention_candidates(c, &q)).await
+    }
+
+    async fn files_with_subject(
+        &self,
+        workspace_id: &str,
+        kind: SubjectKind,
+        value: &str,
+    ) -> StoreResult<Vec<ComplianceFile>> {
+        let (ws, v) = (workspace_id.to_owned(), value.to_owned());
+        self.read(move |c| retention::files_with_subject(c, &ws, kind, &v))
+            .await
+    }
+
+    async fn file_subjects(&self, workspace_id: &str, file_id: &str) -> StoreResult<Vec<FileSubject>> {
+        let (ws, id) = (workspace_id.to_owned(), file_id.to_owned());
+        self.read(move |c| retention::file_subjects(c, &ws, &id)).await
+    }
+
+    async fn record_erasure(&self, update: &ErasureUpdate) -> StoreResult<()> {
+        let u = update.clone();
+        self.write(move |c| retention::record_erasure(c, &u)).await
+    }
+
+    async fn add_legal_hold(&self, hold: &LegalHold) -> StoreResult<()> {
+        let h = hold.clone();
+        self.write(move |c| retention::add_legal_hold(c, &h)).await
+    }
+
+    async fn legal_holds(&self, workspace_id: Option<&str>) -> StoreResult<Vec<LegalHold>> {
+        let ws = workspace_id.map(str::to_owned);
+        self.read(move |c| retention::legal_holds(c, ws.as_deref())).await
+    }
+
+    async fn remove_legal_hold(&self, id: &str) -> StoreResult<Option<LegalHold>> {
+        let id = id.to_owned();
+        self.write(move |c| retention::remove_legal_hold(c, &id)).await
     }
 }

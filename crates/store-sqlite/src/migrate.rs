@@ -19,6 +19,12 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "pending_queued_at",
         include_str!("../migrations/0004_pending_queued_at.sql"),
     ),
+    (5, "retention", include_str!("../migrations/0005_retention.sql")),
+    (
+        6,
+        "codex_threads",
+        include_str!("../migrations/0006_codex_threads.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {
@@ -66,6 +72,20 @@ fn register_functions(conn: &Connection) -> StoreResult<()> {
             let key =
                 steward_store::rollup::thread_seen_key(&part(0)?, &part(1)?, &part(2)?, &part(3)?, &part(4)?);
             Ok(key.to_vec())
+        },
+    )
+    .map_err(map_err)?;
+    conn.create_scalar_function(
+        "steward_environment_id",
+        3,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let cwd = ctx.get::<Option<String>>(2)?;
+            Ok(steward_store::environment_id(
+                &ctx.get::<String>(0)?,
+                &ctx.get::<String>(1)?,
+                cwd.as_deref(),
+            ))
         },
     )
     .map_err(map_err)

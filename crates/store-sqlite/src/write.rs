@@ -69,6 +69,7 @@ pub fn insert_events(c: &mut Connection, events: &[NormalizedEvent]) -> StoreRes
                     e.timestamp_ms,
                     id,
                     e.trace_id.as_deref(),
+                    received,
                 )?;
             }
             inserted.push(e);
@@ -76,6 +77,7 @@ pub fn insert_events(c: &mut Connection, events: &[NormalizedEvent]) -> StoreRes
     }
     let delta = RollupDelta::from_events(inserted.iter().copied());
     apply_rollups(&tx, &delta)?;
+    crate::tasks::apply_threads(&tx, &inserted)?;
     tx.commit().map_err(map_err)?;
     let n = inserted.len() as u64;
     Ok(InsertOutcome {

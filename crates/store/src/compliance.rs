@@ -76,6 +76,9 @@ pub struct ComplianceFile {
     pub sealed_at_ms: i64,
     /// Set when its content was erased (retention or a deletion request).
     pub content_erased_at_ms: Option<i64>,
+    /// Set when retention deleted it (its metadata window ended): no longer listed, and a
+    /// download answers 410 Gone, as OpenAI's API does for expired files.
+    pub expired_at_ms: Option<i64>,
 }
 
 /// Where a workspace's digest chain stands.
@@ -99,6 +102,14 @@ pub struct SealCommit {
     pub new_head: ChainHeadRow,
     pub files: Vec<ComplianceFile>,
     pub consumed_pending_ids: Vec<i64>,
+    /// Threads and users each new file holds records of.
+    pub subjects: Vec<crate::FileSubject>,
+    /// Files this digest records as expired by retention: marked expired in the same commit.
+    pub expired_file_ids: Vec<String>,
+    /// Attributes removed from the raw JSON of the consumed records' events (`attributes.<name>`):
+    /// once sealed, content lives only in the sealed file, where retention and deletion
+    /// requests can erase it verifiably.
+    pub strip_event_attributes: Vec<String>,
 }
 
 /// A listing query: files of some log types with `end_time >= after` (inclusive, as OpenAI's

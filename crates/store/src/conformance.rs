@@ -24,6 +24,13 @@ const DAY: i64 = 86_400;
 /// Monday 2026-11-16T00:00:00Z.
 const MONDAY: i64 = 1_794_787_200;
 
+mod retention;
+pub use retention::*;
+
+// Codex tasks and environments.
+mod tasks;
+pub use tasks::*;
+
 /// Expands into one test per conformance check, each on a fresh store from `$factory`.
 #[macro_export]
 macro_rules! store_conformance_suite {
@@ -47,6 +54,13 @@ macro_rules! store_conformance_suite {
             sealing_commits_files_and_conflicts_change_nothing,
             concurrent_first_sealings_one_wins,
             compliance_files_list_in_order_per_workspace,
+            legal_holds_are_added_listed_and_removed,
+            sealing_strips_content_and_records_subjects,
+            erasure_and_expiry_update_files,
+            // Codex tasks and environments
+            codex_threads_sum_batches_once_and_list_newest_first,
+            codex_environments_follow_hosts_and_trace_directories,
+            codex_thread_pages_hold_every_thread_once,
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {
@@ -92,6 +106,7 @@ fn event(
         usd_micro,
         rate_card_version: version,
         raw: "{}".to_owned(),
+        host_name: None,
     }
 }
 
@@ -849,6 +864,7 @@ fn file(ws: &str, id: &str, log_type: LogType, end_time: i64, sequence: u64) -> 
         digest_sequence: sequence,
         sealed_at_ms: end_time * 1000 + 7,
         content_erased_at_ms: (end_time % 2 == 1).then_some(end_time * 1000 + 9),
+        expired_at_ms: None,
     }
 }
 
@@ -873,6 +889,9 @@ fn seal(
         new_head,
         files,
         consumed_pending_ids,
+        subjects: Vec::new(),
+        expired_file_ids: Vec::new(),
+        strip_event_attributes: Vec::new(),
     }
 }
 

@@ -9,7 +9,9 @@ mod compliance;
 mod error;
 pub mod ids;
 mod query;
+mod retention;
 pub mod rollup;
+mod tasks;
 
 #[cfg(feature = "testsuite")]
 pub mod conformance;
@@ -25,6 +27,11 @@ pub use error::{StoreError, StoreResult};
 pub use query::{
     Bucket, ClientUsage, Grouping, ModelUsage, UsageCursor, UsageKey, UsageQuery, UsageRow, UsageRowsPage,
     UsageTotals,
+};
+pub use retention::{ErasureUpdate, FileSubject, LegalHold, RetentionQuery, RetentionStage, SubjectKind};
+pub use tasks::{
+    environment_id, CodexEnvironment, CodexThread, EnvironmentCursor, EnvironmentDelta, EnvironmentQuery,
+    EnvironmentUpsert, ThreadCursor, ThreadDelta, ThreadPlace, ThreadQuery, TraceCwds,
 };
 
 /// A new user to create (or find, when its `principal_key` already exists).
@@ -95,11 +102,36 @@ pub trait Store: Send + Sync + 'static {
     /// Takes the batch by value: the SQLite backend moves it to its writer thread without a copy.
     async fn insert_events(&self, events: Vec<NormalizedEvent>) -> StoreResult<InsertOutcome>;
 
+    /// The stored raw JSON of one event (support tools and tests).
+    async fn event_raw(&self, workspace_id: &str, dedup_key: &str) -> StoreResult<Option<String>>;
+
     /// Number of stored events of a workspace (all kinds, raw).
     async fn count_events(&self, workspace_id: &str) -> StoreResult<u64>;
 
     /// One page of usage rows (per user or per workspace, per day or week), keyset-paginated.
     async fn usage_rows(&self, query: &UsageQuery) -> StoreResult<UsageRowsPage>;
+
+    // --- Codex tasks and environments ---
+    // Threads (`codex_threads`) are maintained by `insert_events`, one upsert per thread per
+    // batch in the same transaction; see [`ThreadDelta`] and [`EnvironmentDelta`].
+
+    /// Remembers the working directories of turns (from traces) and gives the threads of those
+    /// turns their directory and environment; idempotent. Call it after `insert_turn_spans`
+    /// with the same request's turn spans, so a directory that came first finds its thread.
+    async fn record_trace_cwds(&self, cwds: TraceCwds) -> StoreResult<()>;
+    /// One page of a workspace's threads, newest `updated_ms` first.
+    async fn list_codex_threads(&self, query: &ThreadQuery) -> StoreResult<Vec<CodexThread>>;
+    /// One thread of a workspace, if a stored event named it.
+    async fn get_codex_thread(&self, workspace_id: &str, thread_id: &str)
+        -> StoreResult<Option<CodexThread>>;
+    /// One page of a workspace's environments that hold threads, newest `created_ms` first.
+    async fn list_codex_environments(&self, query: &EnvironmentQuery) -> StoreResult<Vec<CodexEnvironment>>;
+    /// One environment of a workspace, also one whose threads all moved on (`task_count` 0).
+    async fn get_codex_environment(
+        &self,
+        workspace_id: &str,
+        environment_id: &str,
+    ) -> StoreResult<Option<CodexEnvironment>>;
 
     // --- Compliance log ---
 
@@ -123,4 +155,29 @@ pub trait Store: Send + Sync + 'static {
         workspace_id: &str,
         file_id: &str,
     ) -> StoreResult<Option<ComplianceFile>>;
+
+    // --- Compliance retention, legal holds and erasure ---
+
+    /// Workspaces that have a digest chain (anything sealed).
+    async fn compliance_workspaces(&self) -> StoreResult<Vec<String>>;
+    /// Files a retention step may touch, oldest first (see [`RetentionQuery`]).
+    async fn retention_candidates(&self, query: &RetentionQuery) -> StoreResult<Vec<ComplianceFile>>;
+    /// Files (not expired) holding records of a subject, oldest first.
+    async fn files_with_subject(
+        &self,
+        workspace_id: &str,
+        kind: SubjectKind,
+        value: &str,
+    ) -> StoreResult<Vec<ComplianceFile>>;
+    /// The subjects recorded for one file at sealing.
+    async fn file_subjects(&self, workspace_id: &str, file_id: &str) -> StoreResult<Vec<FileSubject>>;
+    /// Records that a file's bytes were rewritten by an erasure; `NotFound` for an unknown or
+    /// expired file.
+    async fn record_erasure(&self, update: &ErasureUpdate) -> StoreResult<()>;
+    /// `Conflict` when the id exists.
+    async fn add_legal_hold(&self, hold: &LegalHold) -> StoreResult<()>;
+    /// Holds of one workspace, or of all when `None`, oldest first.
+    async fn legal_holds(&self, workspace_id: Option<&str>) -> StoreResult<Vec<LegalHold>>;
+    /// Removes a hold, returning it (`None` when there was none with that id).
+    async fn remove_legal_hold(&self, id: &str) -> StoreResult<Option<LegalHold>>;
 }

@@ -2,10 +2,11 @@
 //! on the same store and object store as the server (also while it runs).
 
 use anyhow::{bail, Context, Result};
-use steward_compliance::chain::{verify, LogStore, PublicKey, VerifyReport};
-use steward_core::compliance::{format_time, FileListParams};
+use steward_compliance::chain::{verify_with, LogStore, PublicKey, VerifyOptions, VerifyReport};
+use steward_core::compliance::{format_time, ExportManifest, FileListParams, EXPORT_MANIFEST_PATH};
 
 use super::admin::ctx;
+use super::compliance_admin;
 use crate::cli::{ComplianceCommand, GlobalArgs};
 use crate::config::Config;
 use crate::output::{print_json, print_table};
@@ -15,6 +16,14 @@ pub async fn run(config: &Config, global: &GlobalArgs, cmd: ComplianceCommand) -
     match cmd {
         ComplianceCommand::Seal { all_workspaces } => seal(config, global, all_workspaces).await,
         ComplianceCommand::Files { event_types, limit } => files(config, global, event_types, limit).await,
+        ComplianceCommand::Export { since, until, to } => {
+            compliance_admin::export(config, global, &since, until.as_deref(), &to).await
+        }
+        ComplianceCommand::Retention => compliance_admin::retention(config, global).await,
+        ComplianceCommand::Hold(cmd) => compliance_admin::hold(config, global, cmd).await,
+        ComplianceCommand::Erase { thread, user } => {
+            compliance_admin::erase(config, global, thread, user).await
+        }
         ComplianceCommand::Verify { dir, public_key } => {
             let report = match dir {
                 Some(dir) => verify_folder(&dir, public_key.as_deref()).await?,
@@ -138,7 +147,18 @@ async fn verify_folder(dir: &std::path::Path, public_key: Option<&str>) -> Resul
             .await
             .context("the folder has no steward-public-key.json; pass --public-key")?,
     };
-    let report = verify(&store, &key, None).await?;
+    // An export verifies within its range: files sealed outside it were not copied.
+    let mut options = VerifyOptions::default();
+    if let Ok(bytes) = store.get(EXPORT_MANIFEST_PATH).await {
+        let manifest: ExportManifest = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{location}/{EXPORT_MANIFEST_PATH} is not an export manifest"))?;
+        eprintln!(
+            "export of workspace {} with the files sealed {} to {}",
+            manifest.workspace_id, manifest.since, manifest.until
+        );
+        options.exported_end_times = Some((manifest.end_time_from, manifest.end_time_to));
+    }
+    let report = verify_with(&store, &key, &options).await?;
     if report.workspaces.is_empty() {
         bail!("{location} holds no compliance digests: is it a Steward compliance store or export?");
     }
@@ -176,6 +196,18 @@ fn print_report(r: &VerifyReport, json: bool) -> Result<()> {
             String::new()
         }
     );
+    if r.files_expired > 0 {
+        println!(
+            "  {} file(s) deleted by retention (recorded in signed digests)",
+            r.files_expired
+        );
+    }
+    if r.files_not_exported > 0 {
+        println!(
+            "  {} file(s) outside the export's range (not exported)",
+            r.files_not_exported
+        );
+    }
     for p in &r.problems {
         println!(
             "  {}: {}  ({})",

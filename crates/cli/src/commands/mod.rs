@@ -2,6 +2,7 @@
 
 mod admin;
 mod compliance;
+mod compliance_admin;
 mod demo;
 mod serve;
 

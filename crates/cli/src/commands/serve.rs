@@ -65,6 +65,16 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
         tokio::spawn(async move { service.run_sealer(poll).await })
     };
     tracing::info!(store = %compliance.log_store().description(), every_secs = config.compliance.seal_interval_secs, "compliance log sealing");
+    let retention = {
+        let service = compliance.clone();
+        let poll = std::time::Duration::from_secs(config.compliance.retention_poll_secs);
+        tokio::spawn(async move { service.run_retention(poll).await })
+    };
+    if config.compliance.retention.is_empty() {
+        tracing::info!("compliance retention: none configured, everything is kept");
+    } else {
+        tracing::info!(policy = ?config.compliance.retention, "compliance retention");
+    }
     let state = AppState {
         store: store.clone(),
         ingestor,
@@ -101,6 +111,7 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
     let _ = writer.await;
     // Pending compliance records are durable in the database; the next start seals them.
     sealer.abort();
+    retention.abort();
     Ok(())
 }
 

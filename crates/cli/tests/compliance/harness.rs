@@ -220,6 +220,15 @@ impl Env {
         reply(rb).await
     }
 
+    /// DELETE `path` with an optional bearer token.
+    pub async fn delete(&self, path: &str, bearer: Option<&str>) -> Reply {
+        let mut rb = self.http.delete(format!("{}{path}", self.server.base_url()));
+        if let Some(t) = bearer {
+            rb = rb.bearer_auth(t);
+        }
+        reply(rb).await
+    }
+
     /// The Compliance API list call with explicit query pairs.
     pub async fn list(&self, query: &[(&str, &str)], bearer: Option<&str>) -> Reply {
         let url = format!(

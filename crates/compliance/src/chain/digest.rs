@@ -52,6 +52,19 @@ impl From<&SealedFile> for DigestFileEntry {
     }
 }
 
+/// A file whose retention ended, as recorded in the digest of the sealing that expired it. The
+/// signed record is what lets [`verify`](super::verify) tell a deletion by retention from a
+/// deletion by anyone else: a listed file may be absent only if a *later* digest expired it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiredEntry {
+    pub id: String,
+    pub path: String,
+    /// The SHA-256 the file had when it was deleted (after any erasure).
+    pub sha256: String,
+    /// Why, e.g. `retention: CODEX_LOG metadata 365 days`.
+    pub reason: String,
+}
+
 /// A digest as stored at [`digest_path`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Digest {
@@ -65,6 +78,10 @@ pub struct Digest {
     pub previous_digest_sha256: Option<String>,
     pub key_fingerprint: String,
     pub files: Vec<DigestFileEntry>,
+    /// Files deleted by retention with this digest (absent from digests that expired nothing,
+    /// so digests written before retention existed verify unchanged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expired: Vec<ExpiredEntry>,
     /// Base64 (standard, padded) Ed25519 signature.
     pub signature: String,
 }
@@ -102,20 +119,25 @@ fn signed_message(mut digest: Value) -> Vec<u8> {
 
 /// Build, sign and serialise the next digest of `workspace_id`'s chain after `head` (`None` for
 /// the first). Returns the bytes to store at `digest_path(workspace_id, new_head.sequence)` and
-/// the new head to persist. `files` may be empty. Every file must belong to the workspace.
+/// the new head to persist. `files` and `expired` may be empty. Every file must belong to the
+/// workspace.
 pub fn build_digest(
     head: Option<&ChainHead>,
     workspace_id: &str,
     sealed_at: DateTime<Utc>,
     files: &[SealedFile],
+    expired: &[ExpiredEntry],
     key: &SigningKeyFile,
 ) -> Result<(Vec<u8>, ChainHead)> {
     validate_segment("workspace_id", workspace_id)?;
     let logs = format!("{workspace_id}/logs/");
-    if let Some(stray) = files.iter().find(|f| !f.path.starts_with(&logs)) {
+    let paths = files
+        .iter()
+        .map(|f| &f.path)
+        .chain(expired.iter().map(|e| &e.path));
+    if let Some(stray) = paths.into_iter().find(|p| !p.starts_with(&logs)) {
         return Err(ChainError::Digest(format!(
-            "file {} does not belong to workspace {workspace_id}",
-            stray.path
+            "file {stray} does not belong to workspace {workspace_id}"
         )));
     }
     let mut seen = std::collections::HashSet::new();
@@ -130,6 +152,7 @@ pub fn build_digest(
         previous_digest_sha256: head.map(|h| h.digest_sha256.clone()),
         key_fingerprint: key.fingerprint(),
         files: files.iter().map(DigestFileEntry::from).collect(),
+        expired: expired.to_vec(),
         signature: String::new(),
     };
     let message = signed_message(serde_json::to_value(&digest)?);
@@ -197,8 +220,8 @@ mod tests {
         )
         .unwrap();
         let now = Utc::now();
-        let (b1, h1) = build_digest(None, "w", now, std::slice::from_ref(&file), &key).unwrap();
-        let (b2, h2) = build_digest(Some(&h1), "w", now, &[], &key).unwrap();
+        let (b1, h1) = build_digest(None, "w", now, std::slice::from_ref(&file), &[], &key).unwrap();
+        let (b2, h2) = build_digest(Some(&h1), "w", now, &[], &[], &key).unwrap();
         assert_eq!((h1.sequence, h2.sequence), (1, 2));
         let d1 = open_digest(&b1, &key.public_key()).unwrap();
         let d2 = open_digest(&b2, &key.public_key()).unwrap();
@@ -219,7 +242,7 @@ mod tests {
         v["extra"] = json!(1);
         assert!(open_digest(&serde_json::to_vec(&v).unwrap(), &key.public_key()).is_err());
         // Files of another workspace are refused.
-        assert!(build_digest(None, "x", now, &[file], &key).is_err());
+        assert!(build_digest(None, "x", now, &[file], &[], &key).is_err());
     }
 
     #[test]

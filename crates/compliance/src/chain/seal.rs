@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
 
-use super::digest::{build_digest, digest_path, ChainHead};
+use super::digest::{build_digest, digest_path, ChainHead, ExpiredEntry};
 use super::error::{ChainError, Result};
 use super::file::SealedFile;
 use super::key::{PublicKey, SigningKeyFile};
@@ -20,17 +20,19 @@ use super::store::{LogStore, PUBLIC_KEY_PATH};
 const PUT_CONCURRENCY: usize = 8;
 
 impl LogStore {
-    /// Write `files`, then the next digest of `workspace_id`'s chain after `head`; returns the
-    /// new head for the caller to persist.
+    /// Write `files`, then the next digest of `workspace_id`'s chain after `head`, recording
+    /// `expired` (files retention is about to delete: the caller deletes them only after it has
+    /// persisted the new head). Returns the new head for the caller to persist.
     pub async fn write_sealing(
         &self,
         head: Option<&ChainHead>,
         workspace_id: &str,
         sealed_at: DateTime<Utc>,
         files: &[SealedFile],
+        expired: &[ExpiredEntry],
         key: &SigningKeyFile,
     ) -> Result<ChainHead> {
-        let (digest, new_head) = build_digest(head, workspace_id, sealed_at, files, key)?;
+        let (digest, new_head) = build_digest(head, workspace_id, sealed_at, files, expired, key)?;
         // In chunks with `try_join_all` rather than a `buffer_unordered` stream of borrowing
         // closures: the latter makes this future not `Send` for every lifetime (rustc #102211),
         // which callers that `tokio::spawn` a sealer cannot accept.

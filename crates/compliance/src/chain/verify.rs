@@ -19,6 +19,10 @@
 //! 4. Every `.jsonl` below `{ws}/logs/` that no digest lists is [`ProblemKind::FileInserted`];
 //!    a path listed more than once is [`ProblemKind::FileListedTwice`].
 //!
+//! A listed file may be absent without a problem in two cases: a *later*, validly signed digest
+//! lists it under `expired` (retention deleted it), or the caller verifies an export and the
+//! file's `end_time` is outside the exported range ([`VerifyOptions::exported_end_times`]).
+//!
 //! Limits: removing the newest digest(s) together with their files leaves a valid shorter chain
 //! (as with CloudTrail). The online check passes the head the database recorded in
 //! [`VerifyOptions::expected_heads`], which turns that into [`ProblemKind::DigestMissing`] and a
@@ -95,6 +99,10 @@ pub struct VerifyReport {
     pub records_checked: u64,
     /// Tombstones found in accepted erasure rewrites.
     pub erased_fields: u64,
+    /// Listed files absent because a later digest records their expiry by retention.
+    pub files_expired: u64,
+    /// Listed files absent from an export because their `end_time` is outside its range.
+    pub files_not_exported: u64,
     pub problems: Vec<Problem>,
 }
 
@@ -114,6 +122,9 @@ pub struct VerifyOptions {
     pub expected_heads: BTreeMap<String, ChainHead>,
     /// Files hashed at once (default 8).
     pub concurrency: usize,
+    /// An export's range of file `end_time`s (Unix seconds, inclusive): listed files outside
+    /// it may be absent (not exported) without being reported as removed.
+    pub exported_end_times: Option<(i64, i64)>,
 }
 
 /// Verify every workspace in `store` (or only `workspace`) with `key`.
@@ -168,7 +179,16 @@ pub async fn verify_with(store: &LogStore, key: &PublicKey, options: &VerifyOpti
     let mut report = VerifyReport::default();
     for (ws, objects) in workspaces {
         let expected = options.expected_heads.get(&ws);
-        verify_workspace(store, key, &ws, objects, expected, concurrency, &mut report).await?;
+        verify_workspace(
+            store,
+            key,
+            &ws,
+            objects,
+            expected,
+            (concurrency, options.exported_end_times),
+            &mut report,
+        )
+        .await?;
         report.workspaces.push(ws);
     }
     report
@@ -262,7 +282,7 @@ async fn verify_workspace(
     ws: &str,
     objects: WorkspaceObjects,
     expected: Option<&ChainHead>,
-    concurrency: usize,
+    (concurrency, exported): (usize, Option<(i64, i64)>),
     report: &mut VerifyReport,
 ) -> Result<()> {
     let mut problems = Vec::new();
@@ -296,12 +316,19 @@ async fn verify_workspace(
         .buffered(concurrency);
     let mut stored_sha: BTreeMap<u64, String> = BTreeMap::new();
     let mut listings: BTreeMap<String, Vec<(String, DigestFileEntry)>> = BTreeMap::new();
+    // Expiries recorded by authentic digests: path -> (sequence, digest path).
+    let mut expiries: BTreeMap<String, (u64, String)> = BTreeMap::new();
+    // The sequence of the digest that first listed each path.
+    let mut listed_in: BTreeMap<String, u64> = BTreeMap::new();
     while let Some((seq, path, bytes)) = fetched.next().await {
         let bytes = bytes?;
         report.digests_checked += 1;
         let sha = hex::encode(Sha256::digest(&bytes));
         let digest = match open_digest(&bytes, key) {
             Ok(digest) => {
+                for e in &digest.expired {
+                    expiries.entry(e.path.clone()).or_insert((seq, path.clone()));
+                }
                 if digest.workspace_id != ws || digest.sequence != seq {
                     problems.push(problem(
                         ProblemKind::DigestMisplaced,
@@ -342,6 +369,7 @@ async fn verify_workspace(
                 }
             }
             for entry in digest.files {
+                listed_in.entry(entry.path.clone()).or_insert(seq);
                 listings
                     .entry(entry.path.clone())
                     .or_default()
@@ -420,11 +448,25 @@ async fn verify_workspace(
         BTreeMap::new();
     for (digest, entry, outcome) in outcomes {
         match outcome? {
-            Outcome::Missing(why) => problems.push(problem(
-                ProblemKind::FileRemoved,
-                &entry.path,
-                format!("listed in {digest}, {why}"),
-            )),
+            Outcome::Missing(why) => {
+                let listed_seq = listed_in.get(&entry.path).copied().unwrap_or(0);
+                let expired = expiries
+                    .get(&entry.path)
+                    .is_some_and(|(seq, _)| *seq > listed_seq);
+                let outside_export =
+                    exported.is_some_and(|(from, to)| entry.end_time < from || entry.end_time > to);
+                if expired {
+                    report.files_expired += 1;
+                } else if outside_export {
+                    report.files_not_exported += 1;
+                } else {
+                    problems.push(problem(
+                        ProblemKind::FileRemoved,
+                        &entry.path,
+                        format!("listed in {digest}, {why}"),
+                    ));
+                }
+            }
             Outcome::Intact { size } => {
                 report.files_checked += 1;
                 report.bytes_checked += size;

@@ -67,6 +67,36 @@ mod steward_store_stub {
         async fn usage_rows(&self, _: &UsageQuery) -> StoreResult<UsageRowsPage> {
             no()
         }
+        // --- Codex tasks and environments ---
+        async fn record_trace_cwds(&self, _: steward_store::TraceCwds) -> StoreResult<()> {
+            no()
+        }
+        async fn list_codex_threads(
+            &self,
+            _: &steward_store::ThreadQuery,
+        ) -> StoreResult<Vec<steward_store::CodexThread>> {
+            no()
+        }
+        async fn get_codex_thread(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> StoreResult<Option<steward_store::CodexThread>> {
+            no()
+        }
+        async fn list_codex_environments(
+            &self,
+            _: &steward_store::EnvironmentQuery,
+        ) -> StoreResult<Vec<steward_store::CodexEnvironment>> {
+            no()
+        }
+        async fn get_codex_environment(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> StoreResult<Option<steward_store::CodexEnvironment>> {
+            no()
+        }
         async fn insert_turn_spans(&self, _: Vec<TurnSpan>) -> StoreResult<u64> {
             no()
         }
@@ -89,6 +119,38 @@ mod steward_store_stub {
             no()
         }
         async fn get_compliance_file(&self, _: &str, _: &str) -> StoreResult<Option<ComplianceFile>> {
+            no()
+        }
+        async fn event_raw(&self, _: &str, _: &str) -> StoreResult<Option<String>> {
+            no()
+        }
+        async fn compliance_workspaces(&self) -> StoreResult<Vec<String>> {
+            no()
+        }
+        async fn retention_candidates(&self, _: &RetentionQuery) -> StoreResult<Vec<ComplianceFile>> {
+            no()
+        }
+        async fn files_with_subject(
+            &self,
+            _: &str,
+            _: SubjectKind,
+            _: &str,
+        ) -> StoreResult<Vec<ComplianceFile>> {
+            no()
+        }
+        async fn file_subjects(&self, _: &str, _: &str) -> StoreResult<Vec<FileSubject>> {
+            no()
+        }
+        async fn record_erasure(&self, _: &ErasureUpdate) -> StoreResult<()> {
+            no()
+        }
+        async fn add_legal_hold(&self, _: &LegalHold) -> StoreResult<()> {
+            no()
+        }
+        async fn legal_holds(&self, _: Option<&str>) -> StoreResult<Vec<LegalHold>> {
+            no()
+        }
+        async fn remove_legal_hold(&self, _: &str) -> StoreResult<Option<LegalHold>> {
             no()
         }
     }

@@ -15,8 +15,13 @@ use super::records::timestamp;
 pub enum Actor {
     /// The `steward` admin CLI, run by an operating-system user on a host.
     LocalAdmin { os_user: String, host: String },
-    /// Steward itself (first start, demo mode).
+    /// Steward itself (first start, demo mode, retention).
     System { reason: String },
+    /// A caller of the HTTP API authenticated by an API key (id and name; never the secret).
+    ApiKey {
+        credential_id: String,
+        name: Option<String>,
+    },
 }
 
 impl Actor {

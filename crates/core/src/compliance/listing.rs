@@ -76,6 +76,12 @@ impl ComplianceService {
         file_id: &str,
     ) -> Result<(ComplianceFile, Download), ComplianceError> {
         let file = self.file(workspace_id, file_id).await?;
+        if let Some(at) = file.expired_at_ms {
+            return Err(ComplianceError::Gone(format!(
+                "log file {file_id:?} expired under the retention policy at {} and was deleted",
+                super::records::timestamp(at)
+            )));
+        }
         if let Some(url) = self
             .logs
             .signed_url(&file.path, self.config.signed_url_ttl)
@@ -116,6 +122,7 @@ impl ComplianceService {
             workspace: workspace_id.map(str::to_owned),
             expected_heads,
             concurrency: 8,
+            exported_end_times: None,
         };
         let key = self.key.public_key();
         Ok(steward_compliance::chain::verify_with(&self.logs, &key, &options).await?)

@@ -11,7 +11,7 @@
 
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Map, Value};
-use steward_store::{PendingEvent, PendingRecord, PendingSource};
+use steward_store::{FileSubject, PendingEvent, PendingRecord, PendingSource, SubjectKind};
 
 /// What Codex logs instead of the prompt when `log_user_prompt = false`.
 const REDACTED_BY_CODEX: &str = "[REDACTED]";
@@ -25,6 +25,39 @@ pub fn build(workspace_id: &str, pending: &PendingRecord) -> Result<Option<Value
             .map_err(|e| format!("stored audit record {} is not JSON: {e}", pending.pending_id)),
         PendingSource::Event(event) => Ok(event_record(workspace_id, pending.log_type.as_str(), event)),
     }
+}
+
+/// The threads (`event_details.session_id`) and users (`actor.user_id`) `records` of file
+/// `file_id` are about, each once: recorded at sealing for legal holds and deletion requests.
+pub fn subjects(records: &[Value], file_id: &str) -> Vec<FileSubject> {
+    let mut seen = std::collections::BTreeSet::new();
+    for r in records {
+        if let Some(thread) = record_thread(r) {
+            seen.insert((SubjectKind::Thread, thread));
+        }
+        if let Some(user) = record_user(r) {
+            seen.insert((SubjectKind::User, user));
+        }
+    }
+    seen.into_iter()
+        .map(|(kind, value)| FileSubject {
+            file_id: file_id.to_owned(),
+            kind,
+            value: value.to_owned(),
+        })
+        .collect()
+}
+
+/// The user a record is about (`actor.user_id`), if any: what a per-user legal hold matches.
+pub fn record_user(record: &Value) -> Option<&str> {
+    record.pointer("/actor/user_id").and_then(Value::as_str)
+}
+
+/// The thread a record belongs to (`event_details.session_id`), if any.
+pub fn record_thread(record: &Value) -> Option<&str> {
+    record
+        .pointer("/event_details/session_id")
+        .and_then(Value::as_str)
 }
 
 /// RFC 3339 with microseconds, as OpenAI's records carry (`2026-07-09T10:08:44.000000Z`).

@@ -13,9 +13,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use chrono::{TimeZone, Utc};
 use serde::Serialize;
 use serde_json::Value;
+use steward_compliance::capture::ALL_CONTENT_ATTRIBUTES;
 use steward_compliance::chain::{build_file, ChainError, ChainHead, FileMeta, SealedFile};
 use steward_model::LogType;
-use steward_store::{ChainHeadRow, ComplianceFile, PendingRecord, SealCommit};
+use steward_store::{ChainHeadRow, ComplianceFile, FileSubject, PendingRecord, SealCommit};
 
 use super::records;
 use super::{ComplianceError, ComplianceService};
@@ -130,6 +131,7 @@ impl ComplianceService {
         // so `after=last_end_time` paging never skips a file sealed later.
         let mut end_time = now_micros().max(head.as_ref().map_or(0, |h| h.last_end_time) + 1);
         let mut sealed: Vec<(LogType, SealedFile)> = Vec::new();
+        let mut subjects: Vec<FileSubject> = Vec::new();
         for (log_type, recs) in &by_type {
             for chunk in self.chunks(recs) {
                 let meta = FileMeta {
@@ -138,7 +140,9 @@ impl ComplianceService {
                     file_id: format!("eclf_{}", uuid::Uuid::now_v7().simple()),
                     end_time: end_time.div_euclid(1_000_000),
                 };
-                sealed.push((*log_type, build_file(meta, chunk)?));
+                let file = build_file(meta, chunk)?;
+                subjects.extend(records::subjects(chunk, &file.id));
+                sealed.push((*log_type, file));
                 end_time += 1;
             }
         }
@@ -151,7 +155,14 @@ impl ComplianceService {
         let sealed_at = Utc::now();
         let new_head = match self
             .logs
-            .write_sealing(chain_head.as_ref(), workspace_id, sealed_at, &files, &self.key)
+            .write_sealing(
+                chain_head.as_ref(),
+                workspace_id,
+                sealed_at,
+                &files,
+                &[],
+                &self.key,
+            )
             .await
         {
             Ok(h) => h,
@@ -196,6 +207,9 @@ impl ComplianceService {
             },
             files: rows,
             consumed_pending_ids: consumed,
+            subjects,
+            expired_file_ids: Vec::new(),
+            strip_event_attributes: ALL_CONTENT_ATTRIBUTES.iter().map(|a| (*a).to_owned()).collect(),
         };
         if let Err(e) = self.store.commit_seal(commit).await {
             // The digest at this sequence is ours but unrecorded: remove it with our files so
@@ -303,6 +317,7 @@ fn file_row(
         digest_sequence,
         sealed_at_ms,
         content_erased_at_ms: None,
+        expired_at_ms: None,
     }
 }
 
