@@ -43,7 +43,8 @@ const TURN: u64 = 16;
 /// Turns per conversation (thread).
 const TURNS_PER_CONVERSATION: u64 = 8;
 
-fn s(k: &str, v: impl Into<String>) -> KeyValue {
+/// A string attribute.
+pub(crate) fn s(k: &str, v: impl Into<String>) -> KeyValue {
     KeyValue {
         key: k.to_owned(),
         value: Some(AnyValue {
@@ -52,7 +53,8 @@ fn s(k: &str, v: impl Into<String>) -> KeyValue {
         ..Default::default()
     }
 }
-fn i(k: &str, v: i64) -> KeyValue {
+/// An int attribute.
+pub(crate) fn i(k: &str, v: i64) -> KeyValue {
     KeyValue {
         key: k.to_owned(),
         value: Some(AnyValue {

@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
@@ -38,6 +38,7 @@ use steward_compliance::chain::{verify_with, LogStore, SigningKeyFile, VerifyOpt
 use steward_core::{ComplianceConfig, ComplianceService};
 use steward_store::Store;
 
+use crate::codex::{i as int, s};
 use crate::server::{Server, Steward};
 use crate::stats;
 use crate::Common;
@@ -689,35 +690,10 @@ async fn send_turns(
 async fn post_logs(http: &reqwest::Client, url: &str, token: &str, body: Vec<u8>) -> Result<()> {
     let body = bytes::Bytes::from(body);
     for _ in 0..200 {
-        let resp = http
-            .post(url)
-            .header("content-type", "application/x-protobuf")
-            .header("authorization", token)
-            .body(body.clone())
-            .send()
-            .await
-            .context("POST /v1/logs")?;
-        let status = resp.status();
-        let bytes = resp.bytes().await?;
-        if status.as_u16() == 503 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            continue;
+        if crate::ingest::post_logs_once(http, url, token, body.clone()).await? {
+            return Ok(());
         }
-        if !status.is_success() {
-            bail!(
-                "POST /v1/logs answered {status}: {}",
-                String::from_utf8_lossy(&bytes)
-            );
-        }
-        let r = ExportLogsServiceResponse::decode(bytes).context("decoding the OTLP response")?;
-        if let Some(p) = r.partial_success.filter(|p| p.rejected_log_records > 0) {
-            bail!(
-                "server rejected {} records: {}",
-                p.rejected_log_records,
-                p.error_message
-            );
-        }
-        return Ok(());
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     bail!("POST /v1/logs: still 503 after 200 attempts")
 }
@@ -928,26 +904,6 @@ async fn verify(
 // ---------------------------------------------------------------------------------------------
 // Records: Codex 0.169-shaped (see codex.rs), with content, as a workspace that logs prompts
 // (`log_user_prompt = true`) and tool output sends them.
-
-fn s(k: &str, v: impl Into<String>) -> KeyValue {
-    KeyValue {
-        key: k.to_owned(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(v.into())),
-        }),
-        ..Default::default()
-    }
-}
-
-fn int(k: &str, v: i64) -> KeyValue {
-    KeyValue {
-        key: k.to_owned(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::IntValue(v)),
-        }),
-        ..Default::default()
-    }
-}
 
 fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);

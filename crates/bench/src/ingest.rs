@@ -312,37 +312,15 @@ async fn run_inner(
                 let t = Instant::now();
                 let mut attempts = 0;
                 loop {
-                    let resp = http
-                        .post(&url)
-                        .header("content-type", "application/x-protobuf")
-                        .header("authorization", &tokens[body.sender])
-                        .body(body.bytes.clone())
-                        .send()
-                        .await
-                        .context("POST /v1/logs")?;
-                    let status = resp.status();
-                    let bytes = resp.bytes().await?;
-                    if status.as_u16() == 503 && attempts < 200 {
-                        attempts += 1;
-                        retries.fetch_add(1, Ordering::Relaxed);
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                        continue;
+                    if post_logs_once(&http, &url, &tokens[body.sender], body.bytes.clone()).await? {
+                        break;
                     }
-                    if !status.is_success() {
-                        bail!(
-                            "POST /v1/logs answered {status}: {}",
-                            String::from_utf8_lossy(&bytes)
-                        );
+                    if attempts >= 200 {
+                        bail!("POST /v1/logs: still 503 after 200 attempts");
                     }
-                    let r = ExportLogsServiceResponse::decode(bytes).context("decoding the OTLP response")?;
-                    if let Some(p) = r.partial_success.filter(|p| p.rejected_log_records > 0) {
-                        bail!(
-                            "server rejected {} records: {}",
-                            p.rejected_log_records,
-                            p.error_message
-                        );
-                    }
-                    break;
+                    attempts += 1;
+                    retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
                 }
                 lat.push(t.elapsed());
             }
@@ -841,4 +819,43 @@ async fn pg_ceiling(
         ratio_server_vs_raw: 0.0,
         ratio_server_vs_store: 0.0,
     })
+}
+
+/// One OTLP/HTTP logs export: `Ok(true)` when accepted, `Ok(false)` on 503 (the server's queue
+/// is full: retry later), an error for any other answer, including a partial success that
+/// rejected records.
+pub(crate) async fn post_logs_once(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: bytes::Bytes,
+) -> Result<bool> {
+    let resp = http
+        .post(url)
+        .header("content-type", "application/x-protobuf")
+        .header("authorization", token)
+        .body(body)
+        .send()
+        .await
+        .context("POST /v1/logs")?;
+    let status = resp.status();
+    let bytes = resp.bytes().await?;
+    if status.as_u16() == 503 {
+        return Ok(false);
+    }
+    if !status.is_success() {
+        bail!(
+            "POST /v1/logs answered {status}: {}",
+            String::from_utf8_lossy(&bytes)
+        );
+    }
+    let r = ExportLogsServiceResponse::decode(bytes).context("decoding the OTLP response")?;
+    if let Some(p) = r.partial_success.filter(|p| p.rejected_log_records > 0) {
+        bail!(
+            "server rejected {} records: {}",
+            p.rejected_log_records,
+            p.error_message
+        );
+    }
+    Ok(true)
 }

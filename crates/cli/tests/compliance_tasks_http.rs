@@ -10,7 +10,7 @@ mod compliance;
 use std::collections::{BTreeMap, BTreeSet};
 
 use compliance::harness::{str_field, Env, Reply, NO_AUTO_SEAL, USER};
-use compliance::otlp::{fixture_bodies, post_fixture, prompt_batch};
+use compliance::otlp::{fixture_bodies, log_records, post_fixture, prompt_batch, string_attr};
 use serde_json::Value;
 
 const HOST: &str = "<hostname>";
@@ -26,39 +26,23 @@ struct Seen {
 
 fn threads_in_logs(name: &str) -> BTreeMap<String, Seen> {
     let mut out: BTreeMap<String, Seen> = BTreeMap::new();
-    for body in fixture_bodies(name) {
-        let records = body["resourceLogs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|rl| rl["scopeLogs"].as_array().into_iter().flatten())
-            .flat_map(|sl| sl["logRecords"].as_array().into_iter().flatten());
-        for r in records {
-            let attr = |k: &str| {
-                r["attributes"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find(|a| a["key"] == k)
-                    .and_then(|a| a["value"]["stringValue"].as_str())
-                    .map(str::to_owned)
-            };
-            let (Some(thread), Some(ts)) = (attr("conversation.id"), attr("event.timestamp")) else {
-                continue;
-            };
-            let ms = chrono::DateTime::parse_from_rfc3339(&ts)
-                .expect("event.timestamp")
-                .timestamp_millis();
-            let seen = out.entry(thread).or_insert(Seen {
-                first_ms: ms,
-                last_ms: ms,
-                prompts: 0,
-            });
-            seen.first_ms = seen.first_ms.min(ms);
-            seen.last_ms = seen.last_ms.max(ms);
-            if attr("event.name").as_deref() == Some("codex.user_prompt") {
-                seen.prompts += 1;
-            }
+    for r in log_records(name) {
+        let attr = |k: &str| string_attr(&r, k);
+        let (Some(thread), Some(ts)) = (attr("conversation.id"), attr("event.timestamp")) else {
+            continue;
+        };
+        let ms = chrono::DateTime::parse_from_rfc3339(&ts)
+            .expect("event.timestamp")
+            .timestamp_millis();
+        let seen = out.entry(thread).or_insert(Seen {
+            first_ms: ms,
+            last_ms: ms,
+            prompts: 0,
+        });
+        seen.first_ms = seen.first_ms.min(ms);
+        seen.last_ms = seen.last_ms.max(ms);
+        if attr("event.name").as_deref() == Some("codex.user_prompt") {
+            seen.prompts += 1;
         }
     }
     out

@@ -103,7 +103,7 @@ impl UsageService {
             .get_workspace(workspace_id)
             .await?
             .ok_or(AnalyticsError::WorkspaceNotFound)?;
-        let mut query = self.validate(workspace_id, raw, now_secs)?;
+        let mut query = self.config.validate(workspace_id, raw, now_secs)?;
         let fingerprint = fingerprint(&query);
         if let Some(token) = raw
             .page
@@ -133,7 +133,9 @@ impl UsageService {
             emails_allowed: workspace.analytics_emails,
         })
     }
+}
 
+impl AnalyticsConfig {
     /// Validates parameters into a store query (without the cursor position).
     pub fn validate(
         &self,
@@ -206,11 +208,11 @@ impl UsageService {
                 "end_time must be greater than start_time".into(),
             ));
         }
-        let earliest = today - i64::from(self.config.lookback_days) * DAY_SECS;
+        let earliest = today - i64::from(self.lookback_days) * DAY_SECS;
         if start_time < earliest {
             return Err(AnalyticsError::BadRequest(format!(
                 "start_time must be within the last {} days (on or after {earliest})",
-                self.config.lookback_days
+                self.lookback_days
             )));
         }
         // Rows are whole UTC days: a day is in the window when it starts before end_time. Week

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use steward_model::NormalizedEvent;
-use steward_store::{Store, StoreError};
+use steward_store::{InsertOutcome, Store, StoreError, StoreResult};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -38,6 +38,22 @@ struct Job {
     done: oneshot::Sender<Result<(), String>>,
 }
 
+/// What the writer needs of a store: one durable batch insert. Every `Store` is one (through
+/// [`StoreSink`]); the queue's tests gate commits without implementing the whole `Store`.
+#[async_trait::async_trait]
+pub(crate) trait BatchSink: Send + Sync + 'static {
+    async fn insert_batch(&self, events: Vec<NormalizedEvent>) -> StoreResult<InsertOutcome>;
+}
+
+struct StoreSink(Arc<dyn Store>);
+
+#[async_trait::async_trait]
+impl BatchSink for StoreSink {
+    async fn insert_batch(&self, events: Vec<NormalizedEvent>) -> StoreResult<InsertOutcome> {
+        self.0.insert_events(events).await
+    }
+}
+
 #[derive(Clone)]
 pub struct WriteQueue {
     tx: mpsc::Sender<Job>,
@@ -48,9 +64,13 @@ impl WriteQueue {
     /// Starts the writer task. It ends when every `WriteQueue` clone is dropped and the queue
     /// has drained, so a graceful shutdown commits everything that was accepted.
     pub fn start(store: Arc<dyn Store>, config: QueueConfig) -> (WriteQueue, JoinHandle<()>) {
+        Self::start_with(Arc::new(StoreSink(store)), config)
+    }
+
+    pub(crate) fn start_with(sink: Arc<dyn BatchSink>, config: QueueConfig) -> (WriteQueue, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
         let depth = Arc::new(AtomicI64::new(0));
-        let handle = tokio::spawn(writer(store, rx, depth.clone(), config.max_group_events));
+        let handle = tokio::spawn(writer(sink, rx, depth.clone(), config.max_group_events));
         (WriteQueue { tx, depth }, handle)
     }
 
@@ -83,7 +103,12 @@ impl WriteQueue {
     }
 }
 
-async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, depth: Arc<AtomicI64>, max_group: usize) {
+async fn writer(
+    sink: Arc<dyn BatchSink>,
+    mut rx: mpsc::Receiver<Job>,
+    depth: Arc<AtomicI64>,
+    max_group: usize,
+) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         let mut total = jobs[0].events.len();
@@ -99,7 +124,7 @@ async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, depth: Arc<A
         let taken = jobs.len() as i64;
         let left = depth.fetch_sub(taken, Ordering::Relaxed) - taken;
         metrics::gauge!("steward_ingest_queue_depth").set(left.max(0) as f64);
-        let result = commit_group(store.as_ref(), &mut jobs).await;
+        let result = commit_group(sink.as_ref(), &mut jobs).await;
         if let Err(err) = &result {
             tracing::error!(error = %err, batches = jobs.len(), "ingest commit failed");
         }
@@ -111,12 +136,12 @@ async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, depth: Arc<A
 
 /// Commits a whole group in one transaction and tells every job the same result. Duplicate
 /// events across jobs are harmless: the store skips them by dedup key inside the transaction.
-async fn commit_group(store: &dyn Store, jobs: &mut [Job]) -> Result<(), String> {
+async fn commit_group(sink: &dyn BatchSink, jobs: &mut [Job]) -> Result<(), String> {
     let mut merged: Vec<NormalizedEvent> = Vec::with_capacity(jobs.iter().map(|j| j.events.len()).sum());
     for job in jobs.iter_mut() {
         merged.append(&mut job.events);
     }
-    let outcome = store.insert_events(merged).await.map_err(|e| e.to_string())?;
+    let outcome = sink.insert_batch(merged).await.map_err(|e| e.to_string())?;
     metrics::counter!("steward_ingest_events_total", "outcome" => "inserted").increment(outcome.inserted);
     metrics::counter!("steward_ingest_events_total", "outcome" => "duplicate").increment(outcome.duplicates);
     metrics::counter!("steward_ingest_commits_total").increment(1);
@@ -128,61 +153,20 @@ mod tests {
     use std::sync::Mutex;
 
     use async_trait::async_trait;
-    use steward_model::{Credential, NormalizedEvent, Source, User, Workspace};
-    use steward_store::*;
+    use steward_model::{NormalizedEvent, Source};
     use tokio::sync::Semaphore;
 
     use super::*;
 
-    /// A store whose inserts wait for a permit, so the test controls when commits finish.
+    /// A sink whose inserts wait for a permit, so the test controls when commits finish.
     struct GatedStore {
         gate: Semaphore,
         committed: Mutex<Vec<usize>>,
     }
 
-    fn unused<T>() -> StoreResult<T> {
-        Err(StoreError::Other("not used by the queue".into()))
-    }
-
     #[async_trait]
-    impl Store for GatedStore {
-        fn backend(&self) -> &'static str {
-            "gated"
-        }
-        async fn ping(&self) -> StoreResult<()> {
-            Ok(())
-        }
-        async fn ensure_default_workspace(&self, _: &str) -> StoreResult<Workspace> {
-            unused()
-        }
-        async fn list_workspaces(&self) -> StoreResult<Vec<Workspace>> {
-            unused()
-        }
-        async fn get_workspace(&self, _: &str) -> StoreResult<Option<Workspace>> {
-            unused()
-        }
-        async fn create_workspace(&self, _: &str) -> StoreResult<Workspace> {
-            unused()
-        }
-        async fn upsert_user(&self, _: &NewUser) -> StoreResult<User> {
-            unused()
-        }
-        async fn find_user_by_email(&self, _: &str, _: &str) -> StoreResult<Option<User>> {
-            unused()
-        }
-        async fn list_users(&self, _: &str) -> StoreResult<Vec<User>> {
-            unused()
-        }
-        async fn create_credential(&self, _: &NewCredential) -> StoreResult<Credential> {
-            unused()
-        }
-        async fn find_credential_by_hash(&self, _: &str) -> StoreResult<Option<Credential>> {
-            unused()
-        }
-        async fn list_credentials(&self, _: &str) -> StoreResult<Vec<Credential>> {
-            unused()
-        }
-        async fn insert_events(&self, events: Vec<NormalizedEvent>) -> StoreResult<InsertOutcome> {
+    impl BatchSink for GatedStore {
+        async fn insert_batch(&self, events: Vec<NormalizedEvent>) -> StoreResult<InsertOutcome> {
             let permit = self.gate.acquire().await.map_err(StoreError::other)?;
             permit.forget();
             self.committed
@@ -193,98 +177,6 @@ mod tests {
                 inserted: events.len() as u64,
                 duplicates: 0,
             })
-        }
-        async fn count_events(&self, _: &str) -> StoreResult<u64> {
-            unused()
-        }
-        async fn usage_rows(&self, _: &UsageQuery) -> StoreResult<UsageRowsPage> {
-            unused()
-        }
-        // --- Codex tasks and environments ---
-        async fn record_trace_cwds(&self, _: steward_store::TraceCwds) -> StoreResult<()> {
-            unused()
-        }
-        async fn list_codex_threads(
-            &self,
-            _: &steward_store::ThreadQuery,
-        ) -> StoreResult<Vec<steward_store::CodexThread>> {
-            unused()
-        }
-        async fn get_codex_thread(
-            &self,
-            _: &str,
-            _: &str,
-        ) -> StoreResult<Option<steward_store::CodexThread>> {
-            unused()
-        }
-        async fn list_codex_environments(
-            &self,
-            _: &steward_store::EnvironmentQuery,
-        ) -> StoreResult<Vec<steward_store::CodexEnvironment>> {
-            unused()
-        }
-        async fn get_codex_environment(
-            &self,
-            _: &str,
-            _: &str,
-        ) -> StoreResult<Option<steward_store::CodexEnvironment>> {
-            unused()
-        }
-        async fn insert_turn_spans(&self, _: Vec<TurnSpan>) -> StoreResult<u64> {
-            unused()
-        }
-        async fn append_audit_record(&self, _: NewAuditRecord) -> StoreResult<()> {
-            unused()
-        }
-        async fn pending_workspaces(&self) -> StoreResult<Vec<(String, i64)>> {
-            unused()
-        }
-        async fn pending_records(&self, _: &str, _: u32) -> StoreResult<Vec<PendingRecord>> {
-            unused()
-        }
-        async fn chain_head(&self, _: &str) -> StoreResult<Option<ChainHeadRow>> {
-            unused()
-        }
-        async fn commit_seal(&self, _: SealCommit) -> StoreResult<()> {
-            unused()
-        }
-        async fn list_compliance_files(&self, _: &FileQuery) -> StoreResult<Vec<ComplianceFile>> {
-            unused()
-        }
-        async fn get_compliance_file(&self, _: &str, _: &str) -> StoreResult<Option<ComplianceFile>> {
-            unused()
-        }
-        async fn event_raw(&self, _: &str, _: &str) -> StoreResult<Option<String>> {
-            unused()
-        }
-        async fn compliance_workspaces(&self) -> StoreResult<Vec<String>> {
-            unused()
-        }
-        async fn retention_candidates(&self, _: &RetentionQuery) -> StoreResult<Vec<ComplianceFile>> {
-            unused()
-        }
-        async fn files_with_subject(
-            &self,
-            _: &str,
-            _: SubjectKind,
-            _: &str,
-        ) -> StoreResult<Vec<ComplianceFile>> {
-            unused()
-        }
-        async fn file_subjects(&self, _: &str, _: &str) -> StoreResult<Vec<FileSubject>> {
-            unused()
-        }
-        async fn record_erasure(&self, _: &ErasureUpdate) -> StoreResult<()> {
-            unused()
-        }
-        async fn add_legal_hold(&self, _: &LegalHold) -> StoreResult<()> {
-            unused()
-        }
-        async fn legal_holds(&self, _: Option<&str>) -> StoreResult<Vec<LegalHold>> {
-            unused()
-        }
-        async fn remove_legal_hold(&self, _: &str) -> StoreResult<Option<LegalHold>> {
-            unused()
         }
     }
 
@@ -317,7 +209,7 @@ mod tests {
             gate: Semaphore::new(0),
             committed: Mutex::new(Vec::new()),
         });
-        let (queue, writer) = WriteQueue::start(
+        let (queue, writer) = WriteQueue::start_with(
             store.clone(),
             QueueConfig {
                 capacity: 1,

@@ -6,156 +6,18 @@ mod common;
 
 use std::sync::Arc;
 
-use steward_model::{EventKind, NormalizedEvent, Source, TokenUsage};
-use steward_store::{CodexEnvironment, CodexThread, EnvironmentQuery, Store, ThreadQuery};
+use steward_model::NormalizedEvent;
+use steward_store::conformance::backfill::{
+    assert_backfilled_as_ingested, backfill_events, everything, prompt_on_host,
+};
+use steward_store::Store;
 use steward_store_postgres::{PostgresStore, MIGRATIONS};
-
-#[allow(clippy::too_many_arguments)]
-fn ev(
-    ws: &str,
-    user: &str,
-    thread: Option<&str>,
-    ts: i64,
-    kind: EventKind,
-    model: Option<&str>,
-    host: Option<&str>,
-) -> NormalizedEvent {
-    let raw = match host {
-        Some(h) => format!(r#"{{"attributes":{{}},"resource":{{"host.name":"{h}"}}}}"#),
-        None if ts == 30 => "not JSON".to_owned(),
-        None => "{}".to_owned(),
-    };
-    NormalizedEvent {
-        dedup_key: format!("{ws}-{ts}"),
-        workspace_id: ws.into(),
-        user_id: user.into(),
-        source: Source::OtlpLogs,
-        event_name: "codex.test".into(),
-        kind,
-        thread_id: thread.map(str::to_owned),
-        trace_id: None,
-        timestamp_ms: ts,
-        client_id: "CODEX_CLI".into(),
-        model: model.map(str::to_owned),
-        credits_micro: 0,
-        usd_micro: 0,
-        rate_card_version: String::new(),
-        raw,
-        host_name: host.map(str::to_owned),
-    }
-}
-
-fn events() -> Vec<NormalizedEvent> {
-    let usage = TokenUsage {
-        input: 100,
-        cached_input: 10,
-        output: 7,
-        reasoning_output: 2,
-        total: 107,
-    };
-    vec![
-        ev(
-            "ws",
-            "u1",
-            Some("t1"),
-            10,
-            EventKind::ConversationStart,
-            None,
-            Some("devbox"),
-        ),
-        ev(
-            "ws",
-            "u1",
-            Some("t1"),
-            11,
-            EventKind::UserPrompt,
-            Some("m1"),
-            Some("devbox"),
-        ),
-        ev(
-            "ws",
-            "u1",
-            Some("t1"),
-            12,
-            EventKind::ResponseCompleted(usage),
-            Some("m1"),
-            None,
-        ),
-        ev(
-            "ws",
-            "u1",
-            Some("t1"),
-            20,
-            EventKind::UserPrompt,
-            Some("m2"),
-            Some("laptop"),
-        ),
-        ev(
-            "ws",
-            "u1",
-            Some("t1"),
-            21,
-            EventKind::ResponseCompleted(usage),
-            Some("m2"),
-            None,
-        ),
-        ev(
-            "ws",
-            "u2",
-            Some("t2"),
-            15,
-            EventKind::UserPrompt,
-            Some("m1"),
-            None,
-        ),
-        ev("ws", "u2", Some("t3"), 30, EventKind::UserPrompt, None, None),
-        ev("ws", "u2", None, 40, EventKind::UserPrompt, None, Some("devbox")),
-        ev(
-            "ws",
-            "u3",
-            Some("t4"),
-            50,
-            EventKind::UserPrompt,
-            Some("m1"),
-            Some("devbox"),
-        ),
-        ev(
-            "ws2",
-            "u9",
-            Some("t1"),
-            60,
-            EventKind::UserPrompt,
-            Some("m3"),
-            Some("devbox"),
-        ),
-    ]
-}
-
-async fn everything(store: &dyn Store, ws: &str) -> (Vec<CodexThread>, Vec<CodexEnvironment>) {
-    let threads = store
-        .list_codex_threads(&ThreadQuery {
-            workspace_id: ws.into(),
-            limit: 100,
-            after: None,
-        })
-        .await
-        .expect("threads");
-    let envs = store
-        .list_codex_environments(&EnvironmentQuery {
-            workspace_id: ws.into(),
-            limit: 100,
-            after: None,
-        })
-        .await
-        .expect("environments");
-    (threads, envs)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migration_0006_backfills_threads_as_ingest_keeps_them() {
     let (live_url, _live) = common::fresh_schema().await;
     let live = PostgresStore::connect(&live_url).await.expect("live store");
-    live.insert_events(events()).await.expect("insert");
+    live.insert_events(backfill_events()).await.expect("insert");
 
     // A database from before 0006 (which only adds tables): the current schema without them.
     let (old_url, _old) = common::fresh_schema().await;
@@ -169,7 +31,7 @@ async fn migration_0006_backfills_threads_as_ingest_keeps_them() {
         )
         .await
         .expect("back to 0005");
-    for e in events() {
+    for e in backfill_events() {
         let u = e.kind.usage();
         admin
             .execute(
@@ -200,28 +62,7 @@ async fn migration_0006_backfills_threads_as_ingest_keeps_them() {
             .expect("old event");
     }
     let old = PostgresStore::connect(&old_url).await.expect("migrates 0006");
-
-    for ws in ["ws", "ws2"] {
-        assert_eq!(everything(&old, ws).await, everything(&live, ws).await, "{ws}");
-    }
-    let (threads, envs) = everything(&old, "ws").await;
-    assert_eq!(threads.len(), 4);
-    assert_eq!(
-        envs.iter()
-            .map(|e| (e.id.clone(), e.task_count))
-            .collect::<Vec<_>>(),
-        vec![(steward_store::environment_id("ws", "devbox", None), 2)]
-    );
-    let t1 = old.get_codex_thread("ws", "t1").await.expect("get").expect("t1");
-    assert_eq!(
-        (
-            t1.turns,
-            t1.input_tokens,
-            t1.model.as_deref(),
-            t1.host_name.as_deref()
-        ),
-        (2, 200, Some("m2"), Some("devbox"))
-    );
+    assert_backfilled_as_ingested(&old, &live).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,15 +74,7 @@ async fn replicas_ingesting_the_same_batches_count_thread_figures_once() {
         .map(|n| {
             let thread = format!("thread-{}", n % 9);
             let host = format!("host-{}", n % 9 % 4);
-            let mut e = ev(
-                "ws",
-                "u1",
-                Some(&thread),
-                1000 + n,
-                EventKind::UserPrompt,
-                Some("m"),
-                Some(&host),
-            );
+            let mut e = prompt_on_host("ws", "u1", &thread, 1000 + n, &host);
             e.dedup_key = format!("k{n}");
             e
         })

@@ -326,162 +326,24 @@ pub fn get_environment(
 
 #[cfg(test)]
 mod tests {
-    use steward_model::{EventKind, Source, TokenUsage};
+    use rusqlite::params;
+    use steward_store::conformance::backfill::{assert_backfilled_as_ingested, backfill_events};
+    use steward_store::Store as _;
 
-    use super::*;
     use crate::migrate::{self, MIGRATIONS};
-
-    /// Events as Codex would have left them: host.name in the raw record's resource.
-    fn events() -> Vec<NormalizedEvent> {
-        let ev = |ws: &str,
-                  user: &str,
-                  thread: Option<&str>,
-                  ts: i64,
-                  kind: EventKind,
-                  model: Option<&str>,
-                  host: Option<&str>| {
-            let raw = match host {
-                Some(h) => format!(r#"{{"attributes":{{}},"resource":{{"host.name":"{h}"}}}}"#),
-                None if ts == 30 => "not JSON".to_owned(),
-                None => "{}".to_owned(),
-            };
-            NormalizedEvent {
-                dedup_key: format!("{ws}-{ts}"),
-                workspace_id: ws.into(),
-                user_id: user.into(),
-                source: Source::OtlpLogs,
-                event_name: "codex.test".into(),
-                kind,
-                thread_id: thread.map(str::to_owned),
-                trace_id: None,
-                timestamp_ms: ts,
-                client_id: "CODEX_CLI".into(),
-                model: model.map(str::to_owned),
-                credits_micro: 0,
-                usd_micro: 0,
-                rate_card_version: String::new(),
-                raw,
-                host_name: host.map(str::to_owned),
-            }
-        };
-        let usage = TokenUsage {
-            input: 100,
-            cached_input: 10,
-            output: 7,
-            reasoning_output: 2,
-            total: 107,
-        };
-        vec![
-            ev(
-                "ws",
-                "u1",
-                Some("t1"),
-                10,
-                EventKind::ConversationStart,
-                None,
-                Some("devbox"),
-            ),
-            ev(
-                "ws",
-                "u1",
-                Some("t1"),
-                11,
-                EventKind::UserPrompt,
-                Some("m1"),
-                Some("devbox"),
-            ),
-            ev(
-                "ws",
-                "u1",
-                Some("t1"),
-                12,
-                EventKind::ResponseCompleted(usage),
-                Some("m1"),
-                None,
-            ),
-            ev(
-                "ws",
-                "u1",
-                Some("t1"),
-                20,
-                EventKind::UserPrompt,
-                Some("m2"),
-                Some("laptop"),
-            ),
-            ev(
-                "ws",
-                "u1",
-                Some("t1"),
-                21,
-                EventKind::ResponseCompleted(usage),
-                Some("m2"),
-                None,
-            ),
-            ev(
-                "ws",
-                "u2",
-                Some("t2"),
-                15,
-                EventKind::UserPrompt,
-                Some("m1"),
-                None,
-            ),
-            ev("ws", "u2", Some("t3"), 30, EventKind::UserPrompt, None, None),
-            ev("ws", "u2", None, 40, EventKind::UserPrompt, None, Some("devbox")),
-            ev(
-                "ws",
-                "u3",
-                Some("t4"),
-                50,
-                EventKind::UserPrompt,
-                Some("m1"),
-                Some("devbox"),
-            ),
-            ev(
-                "ws2",
-                "u9",
-                Some("t1"),
-                60,
-                EventKind::UserPrompt,
-                Some("m3"),
-                Some("devbox"),
-            ),
-        ]
-    }
-
-    fn everything(c: &Connection, ws: &str) -> (Vec<CodexThread>, Vec<CodexEnvironment>) {
-        let threads = list_threads(
-            c,
-            &ThreadQuery {
-                workspace_id: ws.into(),
-                limit: 100,
-                after: None,
-            },
-        )
-        .unwrap();
-        let envs = list_environments(
-            c,
-            &EnvironmentQuery {
-                workspace_id: ws.into(),
-                limit: 100,
-                after: None,
-            },
-        )
-        .unwrap();
-        (threads, envs)
-    }
+    use crate::SqliteStore;
 
     /// Threads stored before migration 0006 are backfilled exactly as ingest would have kept
     /// them (with "host, directory unknown" environments), SQL and Rust agreeing on ids.
-    #[test]
-    fn migration_0006_backfills_threads_as_ingest_keeps_them() {
+    #[tokio::test]
+    async fn migration_0006_backfills_threads_as_ingest_keeps_them() {
         let dir = tempfile::tempdir().unwrap();
-        let mut live = crate::conn::open(&dir.path().join("live.db")).unwrap();
-        migrate::apply(&mut live).unwrap();
-        crate::write::insert_events(&mut live, &events()).unwrap();
+        let live = SqliteStore::open(&dir.path().join("live.db")).await.unwrap();
+        live.insert_events(backfill_events()).await.unwrap();
 
         // A database from before 0006 (which only adds tables): the current schema without them.
-        let mut old = crate::conn::open(&dir.path().join("old.db")).unwrap();
+        let old_path = dir.path().join("old.db");
+        let mut old = crate::conn::open(&old_path).unwrap();
         migrate::apply(&mut old).unwrap();
         assert_eq!(MIGRATIONS[5].1, "codex_threads");
         old.execute_batch(
@@ -489,7 +351,7 @@ mod tests {
              DELETE FROM schema_migrations WHERE version >= 6;",
         )
         .unwrap();
-        for e in events() {
+        for e in backfill_events() {
             let u = e.kind.usage();
             old.execute(
                 "INSERT INTO events (workspace_id, dedup_key, user_id, source, event_name, kind, thread_id, ts_ms,
@@ -517,28 +379,9 @@ mod tests {
             )
             .unwrap();
         }
-        migrate::apply(&mut old).unwrap();
-
-        for ws in ["ws", "ws2"] {
-            assert_eq!(everything(&old, ws), everything(&live, ws), "{ws}");
-        }
-        let (threads, envs) = everything(&live, "ws");
-        assert_eq!(threads.len(), 4);
-        assert_eq!(
-            envs.iter()
-                .map(|e| (e.id.as_str(), e.task_count))
-                .collect::<Vec<_>>(),
-            vec![(steward_store::environment_id("ws", "devbox", None).as_str(), 2)]
-        );
-        let t1 = get_thread(&old, "ws", "t1").unwrap().unwrap();
-        assert_eq!(
-            (
-                t1.turns,
-                t1.input_tokens,
-                t1.model.as_deref(),
-                t1.host_name.as_deref()
-            ),
-            (2, 200, Some("m2"), Some("devbox"))
-        );
+        drop(old);
+        // Opening applies the pending migration (0006).
+        let old = SqliteStore::open(&old_path).await.unwrap();
+        assert_backfilled_as_ingested(&old, &live).await;
     }
 }

@@ -24,6 +24,7 @@ const DAY: i64 = 86_400;
 /// Monday 2026-11-16T00:00:00Z.
 const MONDAY: i64 = 1_794_787_200;
 
+pub mod backfill;
 mod retention;
 pub use retention::*;
 

@@ -5,7 +5,7 @@ use steward_model::LogType;
 
 /// A legal hold: while it exists, retention neither erases content nor deletes files of the
 /// workspace (`user_id` = `None`) or of one user's records.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LegalHold {
     pub id: String,
     pub workspace_id: String,

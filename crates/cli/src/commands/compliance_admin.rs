@@ -155,7 +155,7 @@ pub async fn hold(config: &Config, global: &GlobalArgs, cmd: HoldCommand) -> Res
                 .place_legal_hold(&c.workspace.id, user_id.as_deref(), &reason, &actor)
                 .await?;
             if global.json {
-                return print_json(&hold_json(&h));
+                return print_json(&h);
             }
             println!(
                 "placed legal hold {} on {}",
@@ -170,7 +170,7 @@ pub async fn hold(config: &Config, global: &GlobalArgs, cmd: HoldCommand) -> Res
             let ws = (!all_workspaces).then_some(c.workspace.id.as_str());
             let holds = service.legal_holds(ws).await?;
             if global.json {
-                return print_json(&holds.iter().map(hold_json).collect::<Vec<_>>());
+                return print_json(&holds);
             }
             let rows: Vec<Vec<String>> = holds
                 .iter()
@@ -190,19 +190,12 @@ pub async fn hold(config: &Config, global: &GlobalArgs, cmd: HoldCommand) -> Res
         HoldCommand::Release { id } => {
             let h = service.release_legal_hold(&id, &actor).await?;
             if global.json {
-                return print_json(&hold_json(&h));
+                return print_json(&h);
             }
             println!("released legal hold {} ({})", h.id, h.reason);
         }
     }
     Ok(())
-}
-
-fn hold_json(h: &steward_store::LegalHold) -> serde_json::Value {
-    serde_json::json!({
-        "id": h.id, "workspace_id": h.workspace_id, "user_id": h.user_id, "reason": h.reason,
-        "created_at": timestamp(h.created_at_ms), "created_by": h.created_by,
-    })
 }
 
 pub async fn erase(

@@ -95,15 +95,7 @@ pub fn turn_ids_in_traces(name: &str) -> Vec<(String, String)> {
             .flat_map(|rs| rs["scopeSpans"].as_array().into_iter().flatten())
             .flat_map(|ss| ss["spans"].as_array().into_iter().flatten());
         for span in spans.filter(|sp| sp["name"] == "session_task.turn") {
-            let attr = |k: &str| {
-                span["attributes"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|a| a["key"] == k)
-                    .find_map(|a| a["value"]["stringValue"].as_str())
-                    .map(str::to_owned)
-            };
+            let attr = |k: &str| string_attr(span, k);
             // `thread.id` also appears as the tokio worker's number (an int): take the string.
             if let (Some(thread), Some(turn)) = (attr("thread.id"), attr("turn.id")) {
                 out.push((thread, turn));
@@ -113,32 +105,39 @@ pub fn turn_ids_in_traces(name: &str) -> Vec<(String, String)> {
     out
 }
 
+/// Every log record of a logs capture, in file order.
+pub fn log_records(name: &str) -> Vec<Value> {
+    fixture_bodies(name)
+        .iter()
+        .flat_map(|body| {
+            body["resourceLogs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|rl| rl["scopeLogs"].as_array().into_iter().flatten())
+                .flat_map(|sl| sl["logRecords"].as_array().into_iter().flatten())
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The string value of attribute `key` of an OTLP/JSON record or span (not an int of that name).
+pub fn string_attr(item: &Value, key: &str) -> Option<String> {
+    item["attributes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["key"] == key)
+        .find_map(|a| a["value"]["stringValue"].as_str())
+        .map(str::to_owned)
+}
+
 /// `(conversation.id, prompt)` of every `codex.user_prompt` record in a logs capture.
 pub fn prompts_in_logs(name: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for body in fixture_bodies(name) {
-        let records = body["resourceLogs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|rl| rl["scopeLogs"].as_array().into_iter().flatten())
-            .flat_map(|sl| sl["logRecords"].as_array().into_iter().flatten());
-        for r in records {
-            let attr = |k: &str| {
-                r["attributes"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find(|a| a["key"] == k)
-                    .and_then(|a| a["value"]["stringValue"].as_str())
-                    .map(str::to_owned)
-            };
-            if attr("event.name").as_deref() == Some("codex.user_prompt") {
-                if let (Some(thread), Some(prompt)) = (attr("conversation.id"), attr("prompt")) {
-                    out.push((thread, prompt));
-                }
-            }
-        }
-    }
-    out
+    log_records(name)
+        .iter()
+        .filter(|r| string_attr(r, "event.name").as_deref() == Some("codex.user_prompt"))
+        .filter_map(|r| Some((string_attr(r, "conversation.id")?, string_attr(r, "prompt")?)))
+        .collect()
 }

@@ -37,6 +37,18 @@ impl Actor {
             .unwrap_or_else(|| "unknown".to_owned());
         Actor::LocalAdmin { os_user, host }
     }
+
+    /// Who, in a few words: `ops@admin-1`, `API key cred_1 (dpo)`, `system (retention)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Actor::LocalAdmin { os_user, host } => format!("{os_user}@{host}"),
+            Actor::System { reason } => format!("system ({reason})"),
+            Actor::ApiKey { credential_id, name } => match name {
+                Some(n) => format!("API key {credential_id} ({n})"),
+                None => format!("API key {credential_id}"),
+            },
+        }
+    }
 }
 
 /// One audit record, ready to queue for sealing.

@@ -85,11 +85,7 @@ impl ComplianceService {
             )));
         }
         let held_users: HashSet<&str> = holds.iter().filter_map(|h| h.user_id.as_deref()).collect();
-        let reason = match actor {
-            Actor::ApiKey { credential_id, .. } => format!("deletion request (API key {credential_id})"),
-            Actor::LocalAdmin { os_user, host } => format!("deletion request ({os_user}@{host})"),
-            Actor::System { reason } => format!("deletion request ({reason})"),
-        };
+        let reason = format!("deletion request ({})", actor.describe());
         let mut outcome = ErasureOutcome {
             workspace_id: ws.to_owned(),
             subject: kind.as_str().to_owned(),

@@ -131,7 +131,6 @@ impl ComplianceService {
             }
             after = last + 1;
         }
-        out.dedup_by(|a, b| a.id == b.id);
         Ok(out)
     }
 }

@@ -8,28 +8,6 @@ use super::audit::{self, Actor};
 use super::sealer::now_micros;
 use super::{ComplianceError, ComplianceService};
 
-fn describe(actor: &Actor) -> String {
-    match actor {
-        Actor::LocalAdmin { os_user, host } => format!("{os_user}@{host}"),
-        Actor::System { reason } => format!("system ({reason})"),
-        Actor::ApiKey { credential_id, name } => match name {
-            Some(n) => format!("API key {credential_id} ({n})"),
-            None => format!("API key {credential_id}"),
-        },
-    }
-}
-
-fn hold_json(h: &LegalHold) -> serde_json::Value {
-    json!({
-        "id": h.id,
-        "workspace_id": h.workspace_id,
-        "user_id": h.user_id,
-        "reason": h.reason,
-        "created_at_ms": h.created_at_ms,
-        "created_by": h.created_by,
-    })
-}
-
 impl ComplianceService {
     /// Places a hold on the workspace (`user_id` = `None`) or one of its users.
     pub async fn place_legal_hold(
@@ -51,7 +29,7 @@ impl ComplianceService {
             user_id: user_id.map(str::to_owned),
             reason: reason.trim().to_owned(),
             created_at_ms: now_ms,
-            created_by: describe(actor),
+            created_by: actor.describe(),
         };
         self.store.add_legal_hold(&hold).await?;
         let record = audit::record(
@@ -59,7 +37,7 @@ impl ComplianceService {
             actor,
             "compliance.legal_hold_placed",
             None,
-            Some(hold_json(&hold)),
+            Some(json!(hold)),
             now_ms,
         );
         self.store.append_audit_record(record).await?;
@@ -79,7 +57,7 @@ impl ComplianceService {
             &hold.workspace_id,
             actor,
             "compliance.legal_hold_released",
-            Some(hold_json(&hold)),
+            Some(json!(hold)),
             None,
             now_micros() / 1000,
         );
