@@ -98,7 +98,15 @@ pub fn parse_logs(
     req: &ExportLogsServiceRequest,
     received_ms: i64,
 ) -> (Vec<ParsedRecord>, Vec<RecordRejection>) {
-    let mut parsed = Vec::new();
+    // Sized up front: a 512-record batch would otherwise regrow (and copy) this vector ten
+    // times, on fresh pages the kernel has to zero.
+    let records = req
+        .resource_logs
+        .iter()
+        .flat_map(|rl| &rl.scope_logs)
+        .map(|sl| sl.log_records.len())
+        .sum();
+    let mut parsed = Vec::with_capacity(records);
     let mut rejected = Vec::new();
     let mut index = 0usize;
     for rl in &req.resource_logs {
@@ -144,17 +152,35 @@ fn canonical_raw(
     attrs: &Map<String, Value>,
     record: &opentelemetry_proto::tonic::logs::v1::LogRecord,
 ) -> String {
-    let attributes = serde_json::to_string(attrs).unwrap_or_default();
-    let body = any_to_json(record.body.as_ref()).to_string();
-    let severity = Value::String(record.severity_text.clone()).to_string();
-    let trace_id = match trace_hex(&record.trace_id) {
-        Some(t) => Value::String(t).to_string(),
-        None => "null".to_owned(),
-    };
-    format!(
-        "{{\"attributes\":{attributes},\"body\":{body},\"observed_time_unix_nano\":{},\"resource\":{resource_json},\"scope\":{scope_json},\"severity_text\":{severity},\"time_unix_nano\":{},\"trace_id\":{trace_id}}}",
-        record.observed_time_unix_nano, record.time_unix_nano
-    )
+    use std::io::Write as _;
+    // One buffer, written in place: this runs for every record on the ingest path, and the
+    // intermediate strings of a `format!` over serialised parts showed up in profiles.
+    let mut out = Vec::with_capacity(256 + resource_json.len() + 64 * attrs.len());
+    let body = any_to_json(record.body.as_ref());
+    // Writing JSON into a Vec cannot fail (no IO error, string keys only).
+    let _ = (|| -> std::io::Result<()> {
+        out.extend_from_slice(b"{\"attributes\":");
+        serde_json::to_writer(&mut out, attrs)?;
+        out.extend_from_slice(b",\"body\":");
+        serde_json::to_writer(&mut out, &body)?;
+        write!(out, ",\"observed_time_unix_nano\":{}", record.observed_time_unix_nano)?;
+        out.extend_from_slice(b",\"resource\":");
+        out.extend_from_slice(resource_json.as_bytes());
+        out.extend_from_slice(b",\"scope\":");
+        out.extend_from_slice(scope_json.as_bytes());
+        out.extend_from_slice(b",\"severity_text\":");
+        serde_json::to_writer(&mut out, &record.severity_text)?;
+        write!(out, ",\"time_unix_nano\":{}", record.time_unix_nano)?;
+        out.extend_from_slice(b",\"trace_id\":");
+        match trace_hex(&record.trace_id) {
+            Some(t) => serde_json::to_writer(&mut out, &t)?,
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b'}');
+        Ok(())
+    })();
+    // Only serde_json output and valid UTF-8 strings were written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// A trace id as lowercase hex, or `None` when absent (empty or all zero, as Codex sends on

@@ -1,7 +1,7 @@
 //! Backend-neutral rollup arithmetic: what a batch of newly inserted events adds to the usage
 //! tables. Backends only persist these deltas (SQL upserts); the logic lives here once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use steward_model::time::{day_start, week_start};
 use steward_model::NormalizedEvent;
@@ -119,6 +119,44 @@ impl ThreadSeen {
     }
 }
 
+/// [`UsageDailyKey`] borrowed from an event, for aggregating a batch without allocating.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct BorrowedUsageKey<'a> {
+    workspace_id: &'a str,
+    day: i64,
+    week: i64,
+    user_id: &'a str,
+    client_id: &'a str,
+    model: &'a str,
+    rate_card_version: &'a str,
+}
+
+impl BorrowedUsageKey<'_> {
+    fn to_owned(self) -> UsageDailyKey {
+        UsageDailyKey {
+            workspace_id: self.workspace_id.to_owned(),
+            day: self.day,
+            week: self.week,
+            user_id: self.user_id.to_owned(),
+            client_id: self.client_id.to_owned(),
+            model: self.model.to_owned(),
+            rate_card_version: self.rate_card_version.to_owned(),
+        }
+    }
+}
+
+/// "This user's thread was active on this client, day and week": the one fact behind the
+/// eight `thread_seen` rows (day/week × user/all users × client/all clients).
+#[derive(PartialEq, Eq, Hash)]
+struct ThreadActivity<'a> {
+    workspace_id: &'a str,
+    user_id: &'a str,
+    client_id: &'a str,
+    thread_id: &'a str,
+    day: i64,
+    week: i64,
+}
+
 /// Everything a batch adds to the rollups, already merged by key. `usage` holds per-user rows
 /// and workspace rows (`user_id` = [`ALL_USERS`]) so that both kinds of query read few rows.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -131,30 +169,26 @@ pub struct RollupDelta {
 impl RollupDelta {
     /// Builds the delta of the given (newly inserted) events. Events that count nothing
     /// (sse deltas, unknown events, ...) contribute nothing.
+    ///
+    /// This runs on the single writer thread for every batch, so it aggregates on keys
+    /// borrowed from the events first and allocates owned rows once per distinct key: a batch
+    /// of 512 records touches a handful of threads and usage rows, not 512 × 8.
     pub fn from_events<'a>(events: impl IntoIterator<Item = &'a NormalizedEvent>) -> Self {
-        let mut delta = RollupDelta::default();
+        let mut usage: HashMap<BorrowedUsageKey<'a>, UsageTotals> = HashMap::new();
+        let mut active: HashSet<ThreadActivity<'a>> = HashSet::new();
         for event in events {
-            let usage = event.kind.usage();
+            let tokens = event.kind.usage();
             let is_turn = matches!(event.kind, steward_model::EventKind::UserPrompt);
-            if !is_turn && usage.is_none() {
+            if !is_turn && tokens.is_none() {
                 continue;
             }
             let secs = event.timestamp_ms.div_euclid(1000);
             let (day, week) = (day_start(secs), week_start(secs));
-            let key = UsageDailyKey {
-                workspace_id: event.workspace_id.clone(),
-                day,
-                week,
-                user_id: event.user_id.clone(),
-                client_id: event.client_id.clone(),
-                model: event.model.clone().unwrap_or_default(),
-                rate_card_version: event.rate_card_version.clone(),
-            };
             let mut sums = UsageTotals::default();
             if is_turn {
                 sums.turns += 1;
             }
-            if let Some(u) = usage {
+            if let Some(u) = tokens {
                 sums.input_tokens += u.input;
                 sums.cached_input_tokens += u.cached_input;
                 sums.output_tokens += u.output;
@@ -162,32 +196,57 @@ impl RollupDelta {
                 sums.credits_micro += event.credits_micro;
                 sums.usd_micro += event.usd_micro;
             }
-            let workspace_key = UsageDailyKey {
-                user_id: ALL_USERS.to_owned(),
-                ..key.clone()
+            let key = BorrowedUsageKey {
+                workspace_id: &event.workspace_id,
+                day,
+                week,
+                user_id: &event.user_id,
+                client_id: &event.client_id,
+                model: event.model.as_deref().unwrap_or_default(),
+                rate_card_version: &event.rate_card_version,
             };
-            delta.usage.entry(key).or_default().add(&sums);
-            delta.usage.entry(workspace_key).or_default().add(&sums);
+            let workspace_key = BorrowedUsageKey {
+                user_id: ALL_USERS,
+                ..key
+            };
+            usage.entry(key).or_default().add(&sums);
+            usage.entry(workspace_key).or_default().add(&sums);
             if let (Some(thread_id), true) = (&event.thread_id, event.kind.activates_thread()) {
-                for (is_week, bucket) in [(false, day), (true, week)] {
-                    for user_id in [event.user_id.as_str(), ALL_USERS] {
-                        for client_id in [event.client_id.as_str(), ALL_CLIENTS] {
-                            delta.thread_seen.push(ThreadSeen {
-                                counter: ThreadCountKey {
-                                    workspace_id: event.workspace_id.clone(),
-                                    grain: grain(is_week, user_id == ALL_USERS),
-                                    bucket,
-                                    user_id: user_id.to_owned(),
-                                    client_id: client_id.to_owned(),
-                                },
-                                thread_id: thread_id.clone(),
-                            });
-                        }
+                active.insert(ThreadActivity {
+                    workspace_id: &event.workspace_id,
+                    user_id: &event.user_id,
+                    client_id: &event.client_id,
+                    thread_id,
+                    day,
+                    week,
+                });
+            }
+        }
+        let mut delta = RollupDelta {
+            usage: usage.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            thread_seen: Vec::with_capacity(active.len() * 8),
+        };
+        for a in active {
+            for (is_week, bucket) in [(false, a.day), (true, a.week)] {
+                for user_id in [a.user_id, ALL_USERS] {
+                    for client_id in [a.client_id, ALL_CLIENTS] {
+                        delta.thread_seen.push(ThreadSeen {
+                            counter: ThreadCountKey {
+                                workspace_id: a.workspace_id.to_owned(),
+                                grain: grain(is_week, user_id == ALL_USERS),
+                                bucket,
+                                user_id: user_id.to_owned(),
+                                client_id: client_id.to_owned(),
+                            },
+                            thread_id: a.thread_id.to_owned(),
+                        });
                     }
                 }
             }
         }
-        delta.thread_seen.sort();
+        // Sorted so that every backend writes rows in one order (no lock-order surprises
+        // between replicas) and unique because two activities can share a workspace counter.
+        delta.thread_seen.sort_unstable();
         delta.thread_seen.dedup();
         delta
     }

@@ -249,3 +249,31 @@ fn usage_events_are_priced_with_the_card_version() {
     assert_eq!(priced[0].usd_micro, 1575);
     assert_eq!(priced[0].rate_card_version, card.version);
 }
+
+/// Dedup keys hash the canonical raw record, so its bytes must not drift between releases: a
+/// batch re-sent across an upgrade would otherwise count twice.
+#[test]
+fn canonical_raw_bytes_are_stable() {
+    let mut req = request(
+        vec![s("service.name", "codex_exec")],
+        vec![vec![s("event.name", "codex.user_prompt"), i("prompt_length", 5), b("x", true)]],
+    );
+    let rec = &mut req.resource_logs[0].scope_logs[0].log_records[0];
+    rec.time_unix_nano = 1_700_000_000_000_000_000;
+    rec.severity_text = "INFO \"q\"".into();
+    rec.trace_id = vec![0xab; 16];
+    rec.body = Some(AnyValue {
+        value: Some(AnyKind::StringValue("hé".into())),
+    });
+    req.resource_logs[0].scope_logs[0].scope = Some(Default::default());
+    let (parsed, _) = parse_logs(&req, 0);
+    assert_eq!(
+        parsed[0].raw,
+        concat!(
+            r#"{"attributes":{"event.name":"codex.user_prompt","prompt_length":5,"x":true},"#,
+            r#""body":"hé","observed_time_unix_nano":42,"resource":{"service.name":"codex_exec"},"#,
+            r#""scope":"","severity_text":"INFO \"q\"","time_unix_nano":1700000000000000000,"#,
+            r#""trace_id":"abababababababababababababababab"}"#
+        )
+    );
+}
