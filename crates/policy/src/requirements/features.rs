@@ -1,0 +1,110 @@
+//! Feature keys Codex 0.169.0 knows (codex-facts §10.2 and the requirements-only gates of
+//! §4.2). Codex warns about, and otherwise ignores, any other key in `[features]`, so an
+//! unknown key is a warning here too: a misspelled pin silently pins nothing.
+//!
+//! The list changes every release; when Steward pins a newer CLI, refresh it from
+//! `codex features list`.
+
+/// Every key Codex 0.169.0 accepts in `[features]`, including deprecated and removed ones
+/// (still accepted, no effect).
+pub const KNOWN_FEATURE_KEYS: &[&str] = &[
+    // Stable.
+    "shell_tool",
+    "hooks",
+    "shell_snapshot",
+    "enable_request_compression",
+    "multi_agent",
+    "apps",
+    "tool_suggest",
+    "plugins",
+    "plugin_sharing",
+    "image_generation",
+    "skill_mcp_dependency_install",
+    "mentions_v2",
+    "guardian_approval",
+    "goals",
+    "tool_call_mcp_elicitation",
+    "personality",
+    "fast_mode",
+    "remote_compaction_v2",
+    "workspace_dependencies",
+    "in_app_browser",
+    "browser_use",
+    "browser_use_external",
+    "browser_use_full_cdp_access",
+    "computer_use",
+    "unified_exec",
+    "secret_auth_storage",
+    "in_app_updates",
+    // Experimental.
+    "memories",
+    "network_proxy",
+    "prevent_idle_sleep",
+    // Under development.
+    "shell_zsh_fork",
+    "unified_exec_zsh_fork",
+    "code_mode",
+    "code_mode_only",
+    "standalone_web_search",
+    "runtime_metrics",
+    "local_thread_store_compression",
+    "chronicle",
+    "child_agents_md",
+    "multi_agent_v2",
+    "enable_fanout",
+    "apply_patch_streaming_events",
+    "exec_permission_approvals",
+    "request_permissions_tool",
+    "respect_system_proxy",
+    "enable_mcp_apps",
+    "tool_search_always_defer_mcp_tools",
+    "non_prefixed_mcp_tool_names",
+    "remote_plugin",
+    "imagegenext",
+    "resize_all_images",
+    "item_ids",
+    "default_mode_request_user_input",
+    "terminal_visualization_instructions",
+    "token_budget",
+    "sleep_tool",
+    "auth_elicitation",
+    "artifact",
+    "realtime_conversation",
+    // Deprecated.
+    "web_search_request",
+    "web_search_cached",
+    "use_legacy_landlock",
+    // Removed: accepted, no effect.
+    "undo",
+    "js_repl",
+    "js_repl_tools_only",
+    "terminal_resize_reflow",
+    "search_tool",
+    "codex_git_commit",
+    "sqlite",
+    "apply_patch_freeform",
+    "use_linux_sandbox_bwrap",
+    "request_rule",
+    "experimental_windows_sandbox",
+    "elevated_windows_sandbox",
+    "remote_models",
+    "apps_mcp_path_override",
+    "tool_search",
+    "unavailable_dummy_tools",
+    "plugin_hooks",
+    "external_migration",
+    "skill_env_var_dependency_prompt",
+    "steer",
+    "collaboration_modes",
+    "remote_control",
+    "image_detail_original",
+    "tui_app_server",
+    "workspace_owner_usage_nudge",
+    "responses_websockets",
+    "responses_websockets_v2",
+];
+
+/// Whether `key` is a feature Codex 0.169.0 knows.
+pub fn is_known_feature(key: &str) -> bool {
+    KNOWN_FEATURE_KEYS.contains(&key)
+}
