@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use steward_compliance::chain::ChainError;
 use steward_core::analytics::FieldProblem;
-use steward_core::{AnalyticsError, ComplianceError, PrincipalsError};
+use steward_core::policies::DocumentDiagnostics;
+use steward_core::{AnalyticsError, ComplianceError, PolicyError, PrincipalsError};
 use steward_ingest::IngestError;
 use steward_store::StoreError;
 
@@ -30,6 +31,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("invalid query parameters")]
     Validation(Vec<FieldProblem>),
+    /// A policy document Codex would refuse to load (422), with every diagnostic.
+    #[error("the policy does not validate: {}", .0.summary())]
+    InvalidPolicy(DocumentDiagnostics),
     #[error(transparent)]
     Ingest(#[from] IngestError),
     #[error("database unavailable")]
@@ -83,6 +87,18 @@ impl From<ComplianceError> for ApiError {
     }
 }
 
+impl From<PolicyError> for ApiError {
+    fn from(err: PolicyError) -> Self {
+        match err {
+            PolicyError::BadRequest(m) => ApiError::BadRequest(m),
+            PolicyError::Invalid(d) => ApiError::InvalidPolicy(d),
+            PolicyError::NotFound(m) => ApiError::NotFound(m),
+            PolicyError::Conflict(m) => ApiError::Conflict(m),
+            PolicyError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
@@ -92,7 +108,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::InvalidPolicy(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Ingest(e) => match e {
                 IngestError::UnsupportedContentType(_) | IngestError::UnsupportedEncoding(_) => {
                     StatusCode::UNSUPPORTED_MEDIA_TYPE
@@ -120,6 +136,7 @@ impl ApiError {
             ApiError::Gone(_) => "gone",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Validation(_) => "validation_error",
+            ApiError::InvalidPolicy(_) => "invalid_policy",
             ApiError::Ingest(e) => match e {
                 IngestError::UnsupportedContentType(_) => "unsupported_content_type",
                 IngestError::UnsupportedEncoding(_) => "unsupported_content_encoding",
@@ -201,6 +218,9 @@ impl IntoResponse for ApiError {
                 "detail": problems.iter().map(|p| json!({
                     "loc": ["query", p.field], "msg": p.msg, "type": p.kind, "input": p.input,
                 })).collect::<Vec<_>>()
+            }),
+            ApiError::InvalidPolicy(diagnostics) => json!({
+                "detail": self.public_message(), "code": self.code(), "diagnostics": diagnostics,
             }),
             other => json!({ "detail": other.public_message(), "code": other.code() }),
         };

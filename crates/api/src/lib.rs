@@ -5,14 +5,18 @@
 //! The only crate that knows axum. Handlers authenticate, call one service, and map the result
 //! to the wire format; errors are mapped to HTTP once, in [`error`].
 
+mod agent_policy;
 mod analytics;
 mod auth;
+pub mod chatgpt_token;
 mod compliance;
 mod compliance_delete;
 mod compliance_tasks;
 pub mod error;
 mod health;
 mod otlp;
+mod policies;
+mod policy_assignment;
 mod state;
 mod telemetry;
 mod wire;
@@ -20,7 +24,7 @@ mod wire;
 use std::future::Future;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use tokio::net::TcpListener;
 
@@ -65,10 +69,41 @@ pub fn router(state: AppState) -> Router {
             "/v1/compliance/workspaces/{workspace_id}/codex_environments/{environment_id}",
             get(compliance_tasks::get_environment),
         )
+        .merge(policy_routes())
         // One byte more than allowed reaches the handler, which answers 413 in OTLP's format.
         .layer(DefaultBodyLimit::max(body_limit + 1))
         .route_layer(axum::middleware::from_fn(telemetry::record_request))
         .with_state(state)
+}
+
+/// Managed policies, groups and their assignment: `/v1/workspaces/{workspace_id}/...`.
+fn policy_routes() -> Router<AppState> {
+    use policy_assignment as pa;
+    let ws = |tail: &str| format!("/v1/workspaces/{{workspace_id}}/{tail}");
+    Router::new()
+        .route("/v1/agent/policy", get(agent_policy::get_policy))
+        .route("/v1/agent/policy/report", post(agent_policy::report))
+        .route(&ws("policies"), get(policies::list).post(policies::create))
+        .route(&ws("policies/validate"), post(policies::validate))
+        .route(
+            &ws("policies/{name}"),
+            get(policies::show).put(policies::update).delete(policies::delete),
+        )
+        .route(&ws("policies/{name}/revisions"), get(policies::revisions))
+        .route(&ws("policies/{name}/diff"), get(policies::diff))
+        .route(
+            &ws("policy_assignment"),
+            get(pa::get_assignment).put(pa::put_assignment),
+        )
+        .route(&ws("policy_lookup"), get(pa::lookup))
+        .route(&ws("policy_status"), get(pa::status))
+        .route(&ws("groups"), get(pa::list_groups).post(pa::create_group))
+        .route(&ws("groups/{name}"), axum::routing::delete(pa::delete_group))
+        .route(&ws("groups/{name}/members"), get(pa::members))
+        .route(
+            &ws("groups/{name}/members/{email}"),
+            put(pa::add_member).delete(pa::remove_member),
+        )
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.

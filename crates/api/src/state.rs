@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use steward_core::{ComplianceService, Principals, UsageService};
+use steward_core::{ComplianceService, PolicyService, Principals, UsageService};
 use steward_ingest::pipeline::Ingestor;
 use steward_store::Store;
 
@@ -20,6 +20,7 @@ pub struct AppState {
     pub usage: UsageService,
     pub principals: Principals,
     pub compliance: ComplianceService,
+    pub policies: PolicyService,
     pub metrics: Option<PrometheusHandle>,
     pub limits: ApiLimits,
 }

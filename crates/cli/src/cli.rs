@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod policy;
+pub use policy::{DocumentArgs, GroupsCommand, PolicyCommand, RulesSource};
+
 /// Steward: self-hosted governance for OpenAI Codex.
 ///
 /// Ingests Codex telemetry (OTLP logs from the Codex CLI's own exporter) and serves
@@ -77,6 +80,13 @@ pub enum Command {
     /// actions, served by the Compliance API (/v1/compliance/workspaces/{id}/logs).
     #[command(subcommand)]
     Compliance(ComplianceCommand),
+    /// Managed policies: requirements.toml + managed_config.toml with revisions, assigned to
+    /// groups (first matching rule wins), checked offline, delivered to Codex CLIs.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// User groups (policies are assigned to groups).
+    #[command(subcommand)]
+    Groups(GroupsCommand),
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCommand),

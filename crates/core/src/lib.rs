@@ -6,8 +6,10 @@
 pub mod analytics;
 pub mod compliance;
 pub mod demo;
+pub mod policies;
 pub mod principals;
 
 pub use analytics::{AnalyticsConfig, AnalyticsError, RawUsageParams, UsagePage, UsageService};
 pub use compliance::{ComplianceConfig, ComplianceError, ComplianceService};
+pub use policies::{PolicyError, PolicyService};
 pub use principals::{IssuedSecret, Principals, PrincipalsError};

@@ -163,7 +163,11 @@ fn canonical_raw(
         serde_json::to_writer(&mut out, attrs)?;
         out.extend_from_slice(b",\"body\":");
         serde_json::to_writer(&mut out, &body)?;
-        write!(out, ",\"observed_time_unix_nano\":{}", record.observed_time_unix_nano)?;
+        write!(
+            out,
+            ",\"observed_time_unix_nano\":{}",
+            record.observed_time_unix_nano
+        )?;
         out.extend_from_slice(b",\"resource\":");
         out.extend_from_slice(resource_json.as_bytes());
         out.extend_from_slice(b",\"scope\":");

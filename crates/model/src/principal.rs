@@ -61,6 +61,10 @@ pub enum ApiScope {
     ComplianceRead,
     #[serde(rename = "compliance.delete")]
     ComplianceDelete,
+    #[serde(rename = "policies.read")]
+    PoliciesRead,
+    #[serde(rename = "policies.manage")]
+    PoliciesManage,
     #[serde(rename = "ingest")]
     Ingest,
     #[serde(rename = "admin")]
@@ -68,10 +72,12 @@ pub enum ApiScope {
 }
 
 impl ApiScope {
-    pub const ALL: [ApiScope; 5] = [
+    pub const ALL: [ApiScope; 7] = [
         ApiScope::AnalyticsRead,
         ApiScope::ComplianceRead,
         ApiScope::ComplianceDelete,
+        ApiScope::PoliciesRead,
+        ApiScope::PoliciesManage,
         ApiScope::Ingest,
         ApiScope::Admin,
     ];
@@ -81,6 +87,8 @@ impl ApiScope {
             ApiScope::AnalyticsRead => "codex.enterprise.analytics.read",
             ApiScope::ComplianceRead => "compliance.read",
             ApiScope::ComplianceDelete => "compliance.delete",
+            ApiScope::PoliciesRead => "policies.read",
+            ApiScope::PoliciesManage => "policies.manage",
             ApiScope::Ingest => "ingest",
             ApiScope::Admin => "admin",
         }

@@ -17,6 +17,7 @@
 mod compliance;
 mod conn;
 mod migrate;
+mod policies;
 mod principals;
 mod retention;
 mod tasks;
@@ -31,6 +32,7 @@ use steward_store::{
     PendingRecord, SealCommit, Store, StoreResult, TurnSpan, UsageQuery, UsageRowsPage,
 };
 use steward_store::{ErasureUpdate, FileSubject, LegalHold, RetentionQuery, SubjectKind};
+use steward_store::{Group, NewPolicy, PolicyAssignment, PolicyRevision, PolicyRow, PolicySyncReport};
 
 pub use migrate::MIGRATIONS;
 
@@ -243,5 +245,97 @@ impl Store for PostgresStore {
 
     async fn remove_legal_hold(&self, id: &str) -> StoreResult<Option<LegalHold>> {
         retention::remove_legal_hold(&self.client().await?, id).await
+    }
+
+    // --- User groups and managed policies ---
+
+    async fn create_group(&self, group: &Group) -> StoreResult<()> {
+        policies::create_group(&self.client().await?, group).await
+    }
+
+    async fn list_groups(&self, workspace_id: &str) -> StoreResult<Vec<Group>> {
+        policies::list_groups(&self.client().await?, workspace_id).await
+    }
+
+    async fn get_group_by_name(&self, workspace_id: &str, name: &str) -> StoreResult<Option<Group>> {
+        policies::get_group_by_name(&self.client().await?, workspace_id, name).await
+    }
+
+    async fn delete_group(&self, workspace_id: &str, group_id: &str) -> StoreResult<bool> {
+        policies::delete_group(&self.pool, workspace_id, group_id).await
+    }
+
+    async fn set_group_member(
+        &self,
+        workspace_id: &str,
+        group_id: &str,
+        user_id: &str,
+        member: bool,
+    ) -> StoreResult<bool> {
+        policies::set_group_member(&self.client().await?, workspace_id, group_id, user_id, member).await
+    }
+
+    async fn group_members(&self, workspace_id: &str, group_id: &str) -> StoreResult<Vec<String>> {
+        policies::group_members(&self.client().await?, workspace_id, group_id).await
+    }
+
+    async fn user_group_ids(&self, workspace_id: &str, user_id: &str) -> StoreResult<Vec<String>> {
+        policies::user_group_ids(&self.client().await?, workspace_id, user_id).await
+    }
+
+    async fn group_memberships(&self, workspace_id: &str) -> StoreResult<Vec<(String, String)>> {
+        policies::group_memberships(&self.client().await?, workspace_id).await
+    }
+
+    async fn create_policy(&self, new: &NewPolicy) -> StoreResult<()> {
+        policies::create_policy(&self.pool, new).await
+    }
+
+    async fn add_policy_revision(
+        &self,
+        revision: &PolicyRevision,
+        description: Option<&str>,
+    ) -> StoreResult<()> {
+        policies::add_policy_revision(&self.pool, revision, description).await
+    }
+
+    async fn list_policies(&self, workspace_id: &str) -> StoreResult<Vec<PolicyRow>> {
+        policies::list_policies(&self.client().await?, workspace_id).await
+    }
+
+    async fn get_policy_by_name(&self, workspace_id: &str, name: &str) -> StoreResult<Option<PolicyRow>> {
+        policies::get_policy_by_name(&self.client().await?, workspace_id, name).await
+    }
+
+    async fn get_policy_by_id(&self, workspace_id: &str, id: &str) -> StoreResult<Option<PolicyRow>> {
+        policies::get_policy_by_id(&self.client().await?, workspace_id, id).await
+    }
+
+    async fn policy_revisions(&self, policy_id: &str) -> StoreResult<Vec<PolicyRevision>> {
+        policies::policy_revisions(&self.client().await?, policy_id).await
+    }
+
+    async fn policy_revision(&self, policy_id: &str, revision: i64) -> StoreResult<Option<PolicyRevision>> {
+        policies::policy_revision(&self.client().await?, policy_id, revision).await
+    }
+
+    async fn delete_policy(&self, workspace_id: &str, policy_id: &str, at_ms: i64) -> StoreResult<bool> {
+        policies::delete_policy(&self.pool, workspace_id, policy_id, at_ms).await
+    }
+
+    async fn policy_assignment(&self, workspace_id: &str) -> StoreResult<PolicyAssignment> {
+        policies::policy_assignment(&self.client().await?, workspace_id).await
+    }
+
+    async fn replace_policy_assignment(&self, assignment: &PolicyAssignment) -> StoreResult<()> {
+        policies::replace_policy_assignment(&self.pool, assignment).await
+    }
+
+    async fn record_policy_sync(&self, report: &PolicySyncReport) -> StoreResult<()> {
+        policies::record_policy_sync(&self.client().await?, report).await
+    }
+
+    async fn policy_sync_reports(&self, workspace_id: &str) -> StoreResult<Vec<PolicySyncReport>> {
+        policies::policy_sync_reports(&self.client().await?, workspace_id).await
     }
 }

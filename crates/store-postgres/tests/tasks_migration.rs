@@ -27,6 +27,9 @@ async fn migration_0006_backfills_threads_as_ingest_keeps_them() {
     admin
         .batch_execute(
             "DROP TABLE codex_threads; DROP TABLE codex_environments; DROP TABLE trace_cwds;
+             -- and the tables of later migrations (0007 policies), which are re-applied after it
+             DROP TABLE policy_sync_reports; DROP TABLE policy_assignment_rules; DROP TABLE policy_assignments;
+             DROP TABLE policy_revisions; DROP TABLE group_members; DROP TABLE policies; DROP TABLE user_groups;
              DELETE FROM schema_migrations WHERE version >= 6;",
         )
         .await

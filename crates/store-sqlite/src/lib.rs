@@ -10,6 +10,7 @@ mod checkpoint;
 mod compliance;
 mod conn;
 mod migrate;
+mod policies;
 mod principals;
 mod retention;
 mod tasks;
@@ -27,6 +28,7 @@ use steward_store::{
     PendingRecord, SealCommit, Store, StoreError, StoreResult, TurnSpan, UsageQuery, UsageRowsPage,
 };
 use steward_store::{ErasureUpdate, FileSubject, LegalHold, RetentionQuery, SubjectKind};
+use steward_store::{Group, NewPolicy, PolicyAssignment, PolicyRevision, PolicyRow, PolicySyncReport};
 
 use checkpoint::Checkpointer;
 use conn::Pool;
@@ -317,5 +319,121 @@ impl Store for SqliteStore {
     async fn remove_legal_hold(&self, id: &str) -> StoreResult<Option<LegalHold>> {
         let id = id.to_owned();
         self.write(move |c| retention::remove_legal_hold(c, &id)).await
+    }
+    async fn create_group(&self, group: &Group) -> StoreResult<()> {
+        let g = group.clone();
+        self.write(move |c| policies::create_group(c, &g)).await
+    }
+
+    async fn list_groups(&self, workspace_id: &str) -> StoreResult<Vec<Group>> {
+        let ws = workspace_id.to_owned();
+        self.read(move |c| policies::list_groups(c, &ws)).await
+    }
+
+    async fn get_group_by_name(&self, workspace_id: &str, name: &str) -> StoreResult<Option<Group>> {
+        let (ws, name) = (workspace_id.to_owned(), name.to_owned());
+        self.read(move |c| policies::get_group_by_name(c, &ws, &name))
+            .await
+    }
+
+    async fn delete_group(&self, workspace_id: &str, group_id: &str) -> StoreResult<bool> {
+        let (ws, id) = (workspace_id.to_owned(), group_id.to_owned());
+        self.write(move |c| policies::delete_group(c, &ws, &id)).await
+    }
+
+    async fn set_group_member(
+        &self,
+        workspace_id: &str,
+        group_id: &str,
+        user_id: &str,
+        member: bool,
+    ) -> StoreResult<bool> {
+        let (ws, g, u) = (workspace_id.to_owned(), group_id.to_owned(), user_id.to_owned());
+        self.write(move |c| policies::set_group_member(c, &ws, &g, &u, member))
+            .await
+    }
+
+    async fn group_members(&self, workspace_id: &str, group_id: &str) -> StoreResult<Vec<String>> {
+        let (ws, g) = (workspace_id.to_owned(), group_id.to_owned());
+        self.read(move |c| policies::group_members(c, &ws, &g)).await
+    }
+
+    async fn user_group_ids(&self, workspace_id: &str, user_id: &str) -> StoreResult<Vec<String>> {
+        let (ws, u) = (workspace_id.to_owned(), user_id.to_owned());
+        self.read(move |c| policies::user_group_ids(c, &ws, &u)).await
+    }
+
+    async fn group_memberships(&self, workspace_id: &str) -> StoreResult<Vec<(String, String)>> {
+        let ws = workspace_id.to_owned();
+        self.read(move |c| policies::group_memberships(c, &ws)).await
+    }
+
+    async fn create_policy(&self, new: &NewPolicy) -> StoreResult<()> {
+        let new = new.clone();
+        self.write(move |c| policies::create_policy(c, &new)).await
+    }
+
+    async fn add_policy_revision(
+        &self,
+        revision: &PolicyRevision,
+        description: Option<&str>,
+    ) -> StoreResult<()> {
+        let (r, d) = (revision.clone(), description.map(str::to_owned));
+        self.write(move |c| policies::add_policy_revision(c, &r, d.as_deref()))
+            .await
+    }
+
+    async fn list_policies(&self, workspace_id: &str) -> StoreResult<Vec<PolicyRow>> {
+        let ws = workspace_id.to_owned();
+        self.read(move |c| policies::list_policies(c, &ws)).await
+    }
+
+    async fn get_policy_by_name(&self, workspace_id: &str, name: &str) -> StoreResult<Option<PolicyRow>> {
+        let (ws, name) = (workspace_id.to_owned(), name.to_owned());
+        self.read(move |c| policies::get_policy_by_name(c, &ws, &name))
+            .await
+    }
+
+    async fn get_policy_by_id(&self, workspace_id: &str, id: &str) -> StoreResult<Option<PolicyRow>> {
+        let (ws, id) = (workspace_id.to_owned(), id.to_owned());
+        self.read(move |c| policies::get_policy_by_id(c, &ws, &id)).await
+    }
+
+    async fn policy_revisions(&self, policy_id: &str) -> StoreResult<Vec<PolicyRevision>> {
+        let id = policy_id.to_owned();
+        self.read(move |c| policies::policy_revisions(c, &id)).await
+    }
+
+    async fn policy_revision(&self, policy_id: &str, revision: i64) -> StoreResult<Option<PolicyRevision>> {
+        let id = policy_id.to_owned();
+        self.read(move |c| policies::policy_revision(c, &id, revision))
+            .await
+    }
+
+    async fn delete_policy(&self, workspace_id: &str, policy_id: &str, at_ms: i64) -> StoreResult<bool> {
+        let (ws, id) = (workspace_id.to_owned(), policy_id.to_owned());
+        self.write(move |c| policies::delete_policy(c, &ws, &id, at_ms))
+            .await
+    }
+
+    async fn policy_assignment(&self, workspace_id: &str) -> StoreResult<PolicyAssignment> {
+        let ws = workspace_id.to_owned();
+        self.read(move |c| policies::policy_assignment(c, &ws)).await
+    }
+
+    async fn replace_policy_assignment(&self, assignment: &PolicyAssignment) -> StoreResult<()> {
+        let a = assignment.clone();
+        self.write(move |c| policies::replace_policy_assignment(c, &a))
+            .await
+    }
+
+    async fn record_policy_sync(&self, report: &PolicySyncReport) -> StoreResult<()> {
+        let r = report.clone();
+        self.write(move |c| policies::record_policy_sync(c, &r)).await
+    }
+
+    async fn policy_sync_reports(&self, workspace_id: &str) -> StoreResult<Vec<PolicySyncReport>> {
+        let ws = workspace_id.to_owned();
+        self.read(move |c| policies::policy_sync_reports(c, &ws)).await
     }
 }

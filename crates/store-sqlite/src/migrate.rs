@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "codex_threads",
         include_str!("../migrations/0006_codex_threads.sql"),
     ),
+    (7, "policies", include_str!("../migrations/0007_policies.sql")),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {

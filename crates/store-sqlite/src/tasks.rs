@@ -348,6 +348,9 @@ mod tests {
         assert_eq!(MIGRATIONS[5].1, "codex_threads");
         old.execute_batch(
             "DROP TABLE codex_threads; DROP TABLE codex_environments; DROP TABLE trace_cwds;
+             -- and the tables of later migrations (0007 policies), which are re-applied after it
+             DROP TABLE policy_sync_reports; DROP TABLE policy_assignment_rules; DROP TABLE policy_assignments;
+             DROP TABLE policy_revisions; DROP TABLE group_members; DROP TABLE policies; DROP TABLE user_groups;
              DELETE FROM schema_migrations WHERE version >= 6;",
         )
         .unwrap();

@@ -32,6 +32,10 @@ pub use retention::*;
 mod tasks;
 pub use tasks::*;
 
+// User groups and managed policies.
+mod policies;
+pub use policies::*;
+
 /// Expands into one test per conformance check, each on a fresh store from `$factory`.
 #[macro_export]
 macro_rules! store_conformance_suite {
@@ -62,6 +66,17 @@ macro_rules! store_conformance_suite {
             codex_threads_sum_batches_once_and_list_newest_first,
             codex_environments_follow_hosts_and_trace_directories,
             codex_thread_pages_hold_every_thread_once,
+            // User groups and managed policies
+            groups_are_created_listed_and_found_per_workspace,
+            group_memberships_are_idempotent_and_sorted,
+            deleting_a_group_removes_memberships_unless_assigned,
+            policies_are_created_with_their_first_revision,
+            policy_revisions_advance_one_at_a_time,
+            deleted_policies_free_their_name_and_keep_revisions,
+            policy_assignment_is_replaced_by_version,
+            policy_sync_reports_keep_the_newest_per_machine,
+            concurrent_policy_writers_one_wins,
+            deletions_and_assignments_do_not_interleave,
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

@@ -8,6 +8,7 @@ pub mod assemble;
 mod compliance;
 mod error;
 pub mod ids;
+mod policies;
 mod query;
 mod retention;
 pub mod rollup;
@@ -24,6 +25,10 @@ pub use compliance::{
     SealCommit, TurnSpan,
 };
 pub use error::{StoreError, StoreResult};
+pub use policies::{
+    AssignmentRule, Group, GroupSource, NewPolicy, PolicyAssignment, PolicyRevision, PolicyRow,
+    PolicySyncReport,
+};
 pub use query::{
     Bucket, ClientUsage, Grouping, ModelUsage, UsageCursor, UsageKey, UsageQuery, UsageRow, UsageRowsPage,
     UsageTotals,
@@ -180,4 +185,60 @@ pub trait Store: Send + Sync + 'static {
     async fn legal_holds(&self, workspace_id: Option<&str>) -> StoreResult<Vec<LegalHold>>;
     /// Removes a hold, returning it (`None` when there was none with that id).
     async fn remove_legal_hold(&self, id: &str) -> StoreResult<Option<LegalHold>>;
+    // --- User groups (policies are assigned to them; SCIM will manage some) ---
+
+    /// `Conflict` when the workspace already has a group of that name.
+    async fn create_group(&self, group: &Group) -> StoreResult<()>;
+    /// Groups of a workspace by name.
+    async fn list_groups(&self, workspace_id: &str) -> StoreResult<Vec<Group>>;
+    async fn get_group_by_name(&self, workspace_id: &str, name: &str) -> StoreResult<Option<Group>>;
+    /// Deletes a group and its memberships; `false` if it did not exist, `Conflict` while a
+    /// policy assignment rule names it.
+    async fn delete_group(&self, workspace_id: &str, group_id: &str) -> StoreResult<bool>;
+    /// Adds (`member`) or removes a user; returns whether anything changed.
+    async fn set_group_member(
+        &self,
+        workspace_id: &str,
+        group_id: &str,
+        user_id: &str,
+        member: bool,
+    ) -> StoreResult<bool>;
+    /// User ids of a group's members, sorted.
+    async fn group_members(&self, workspace_id: &str, group_id: &str) -> StoreResult<Vec<String>>;
+    /// Ids of the groups a user belongs to, sorted.
+    async fn user_group_ids(&self, workspace_id: &str, user_id: &str) -> StoreResult<Vec<String>>;
+    /// Every `(group_id, user_id)` membership of a workspace (dry runs over all users).
+    async fn group_memberships(&self, workspace_id: &str) -> StoreResult<Vec<(String, String)>>;
+
+    // --- Policies and their revisions ---
+
+    /// Creates a policy with its revision 1. `Conflict` when a live policy has that name.
+    async fn create_policy(&self, new: &NewPolicy) -> StoreResult<()>;
+    /// Adds the next revision. `Conflict` unless `revision.revision` is the latest + 1 (another
+    /// writer got there first), `NotFound` when the policy is unknown or deleted.
+    /// `description`, when given, replaces the policy's description in the same transaction.
+    async fn add_policy_revision(
+        &self,
+        revision: &PolicyRevision,
+        description: Option<&str>,
+    ) -> StoreResult<()>;
+    /// Live policies of a workspace by name.
+    async fn list_policies(&self, workspace_id: &str) -> StoreResult<Vec<PolicyRow>>;
+    async fn get_policy_by_name(&self, workspace_id: &str, name: &str) -> StoreResult<Option<PolicyRow>>;
+    async fn get_policy_by_id(&self, workspace_id: &str, id: &str) -> StoreResult<Option<PolicyRow>>;
+    /// Revisions of a policy, oldest first.
+    async fn policy_revisions(&self, policy_id: &str) -> StoreResult<Vec<PolicyRevision>>;
+    async fn policy_revision(&self, policy_id: &str, revision: i64) -> StoreResult<Option<PolicyRevision>>;
+    /// Deletes a policy (its revisions stay for the record, its name is free again); `false`
+    /// if it was unknown or already deleted, `Conflict` while the assignment uses it.
+    async fn delete_policy(&self, workspace_id: &str, policy_id: &str, at_ms: i64) -> StoreResult<bool>;
+    /// The workspace's assignment; version 0 with no rules when never written.
+    async fn policy_assignment(&self, workspace_id: &str) -> StoreResult<PolicyAssignment>;
+    /// Replaces the assignment. `assignment.version` must be the stored version + 1
+    /// (`Conflict` otherwise); `NotFound` when a rule names an unknown group or policy.
+    async fn replace_policy_assignment(&self, assignment: &PolicyAssignment) -> StoreResult<()>;
+    /// Records (replaces) what a machine or CLI reported it enforces.
+    async fn record_policy_sync(&self, report: &PolicySyncReport) -> StoreResult<()>;
+    /// Every report of a workspace, by user, host and channel.
+    async fn policy_sync_reports(&self, workspace_id: &str) -> StoreResult<Vec<PolicySyncReport>>;
 }

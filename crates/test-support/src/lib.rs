@@ -7,6 +7,7 @@
 
 mod bg_server;
 pub mod codex;
+pub mod codex_chatgpt;
 pub mod otlp_sink;
 pub mod python_otel;
 pub mod responses_standin;

@@ -4,6 +4,7 @@ mod admin;
 mod compliance;
 mod compliance_admin;
 mod demo;
+mod policy;
 mod serve;
 
 use anyhow::Result;
@@ -21,6 +22,8 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Tokens(cmd) => admin::tokens(&config, &global, cmd).await,
         Command::Keys(cmd) => admin::keys(&config, &global, cmd).await,
         Command::Compliance(cmd) => compliance::run(&config, &global, cmd).await,
+        Command::Policy(cmd) => policy::run(&config, &global, cmd).await,
+        Command::Groups(cmd) => policy::groups(&config, &global, cmd).await,
         Command::Config(ConfigCommand::Show) => {
             print!("{}", config.to_redacted_toml()?);
             Ok(())

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use steward_api::{ApiLimits, AppState};
 use steward_core::demo::DemoSpec;
-use steward_core::{AnalyticsConfig, Principals, UsageService};
+use steward_core::{AnalyticsConfig, PolicyService, Principals, UsageService};
 use steward_ingest::pipeline::Ingestor;
 use steward_ingest::queue::{QueueConfig, WriteQueue};
 use steward_model::ApiScope;
@@ -86,6 +86,7 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
         ),
         principals,
         compliance,
+        policies: PolicyService::new(store.clone()),
         metrics,
         limits: ApiLimits {
             max_body_bytes: config.ingest.max_body_bytes,

@@ -256,7 +256,11 @@ fn usage_events_are_priced_with_the_card_version() {
 fn canonical_raw_bytes_are_stable() {
     let mut req = request(
         vec![s("service.name", "codex_exec")],
-        vec![vec![s("event.name", "codex.user_prompt"), i("prompt_length", 5), b("x", true)]],
+        vec![vec![
+            s("event.name", "codex.user_prompt"),
+            i("prompt_length", 5),
+            b("x", true),
+        ]],
     );
     let rec = &mut req.resource_logs[0].scope_logs[0].log_records[0];
     rec.time_unix_nano = 1_700_000_000_000_000_000;
