@@ -8,6 +8,7 @@
 mod agent_policy;
 mod analytics;
 mod auth;
+pub mod chatgpt_backend;
 pub mod chatgpt_token;
 mod compliance;
 mod compliance_delete;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
             get(compliance_tasks::get_environment),
         )
         .merge(policy_routes())
+        .merge(chatgpt_backend_routes())
         // One byte more than allowed reaches the handler, which answers 413 in OTLP's format.
         .layer(DefaultBodyLimit::max(body_limit + 1))
         .route_layer(axum::middleware::from_fn(telemetry::record_request))
@@ -104,6 +106,23 @@ fn policy_routes() -> Router<AppState> {
             &ws("groups/{name}/members/{email}"),
             put(pa::add_member).delete(pa::remove_member),
         )
+}
+
+/// The ChatGPT-backend paths a Codex CLI calls under its `chatgpt_base_url`, in both path
+/// styles (`/api/codex/...` for a plain base URL, `/backend-api/wham/...` for one that ends in
+/// `/backend-api`).
+fn chatgpt_backend_routes() -> Router<AppState> {
+    use axum::routing::any;
+    use chatgpt_backend as cb;
+    Router::new()
+        .route("/api/codex/config/bundle", get(cb::bundle))
+        .route("/backend-api/wham/config/bundle", get(cb::bundle))
+        .route("/api/codex/config/requirements", get(cb::requirements))
+        .route("/backend-api/wham/config/requirements", get(cb::requirements))
+        .route("/api/codex/{*rest}", any(cb::harmless))
+        .route("/backend-api/{*rest}", any(cb::harmless))
+        .route("/ps/{*rest}", any(cb::harmless))
+        .route("/codex/analytics-events/events", post(cb::harmless))
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.

@@ -27,7 +27,17 @@ pub async fn authorize_read(
         Err(ApiError::Forbidden {
             code: "insufficient_scope",
             ..
-        }) => authorize(state, headers, workspace_id, ApiScope::PoliciesManage).await,
+        }) => match authorize(state, headers, workspace_id, ApiScope::PoliciesManage).await {
+            // Name the scope reading needs, not only the one tried last.
+            Err(ApiError::Forbidden {
+                code: "insufficient_scope",
+                ..
+            }) => Err(ApiError::Forbidden {
+                code: "insufficient_scope",
+                message: "API key lacks policies.read (or policies.manage)".to_owned(),
+            }),
+            other => other,
+        },
         other => other,
     }
 }
@@ -150,7 +160,9 @@ pub async fn validate(
     }))
 }
 
+/// Unknown parameters are refused: a misspelt `revision` must not silently show the latest.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ShowQuery {
     revision: Option<i64>,
 }
@@ -253,6 +265,7 @@ pub async fn revisions(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DiffQuery {
     from: Option<i64>,
     to: Option<i64>,

@@ -28,7 +28,9 @@ pub async fn get_assignment(
     Ok(Json(state.policies.assignment(&workspace_id).await?))
 }
 
+/// Unknown parameters are refused: a misspelt `dry_run` must not apply the change.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DryRun {
     #[serde(default)]
     dry_run: bool,
@@ -53,6 +55,7 @@ pub async fn put_assignment(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LookupQuery {
     email: Option<String>,
     group: Option<String>,

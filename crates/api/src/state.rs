@@ -21,6 +21,8 @@ pub struct AppState {
     pub principals: Principals,
     pub compliance: ComplianceService,
     pub policies: PolicyService,
+    /// Steward as the ChatGPT backend of Codex CLIs (managed-configuration bundles).
+    pub chatgpt: crate::chatgpt_backend::SharedChatgptBackend,
     pub metrics: Option<PrometheusHandle>,
     pub limits: ApiLimits,
 }

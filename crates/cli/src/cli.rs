@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod agent;
+pub use agent::{AgentCommand, SyncArgs};
 mod policy;
 pub use policy::{DocumentArgs, GroupsCommand, PolicyCommand, RulesSource};
 
@@ -87,6 +89,10 @@ pub enum Command {
     /// User groups (policies are assigned to groups).
     #[command(subcommand)]
     Groups(GroupsCommand),
+    /// On a developer's machine: keep Codex's managed policy (/etc/codex) in sync with the
+    /// server (`steward agent sync --help`).
+    #[command(subcommand)]
+    Agent(AgentCommand),
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -251,13 +257,16 @@ pub enum TokensCommand {
     },
     /// List ingest tokens (never their secrets).
     List,
+    /// Revoke an ingest token by id (from `steward tokens list`); it stops working at once.
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Create an API key; the secret is printed once.
     ///
-    /// Scopes: codex.enterprise.analytics.read, compliance.read, compliance.delete, ingest, admin.
+    /// Scopes: codex.enterprise.analytics.read, compliance.read, compliance.delete, policies.read,
+    /// policies.manage, ingest, admin.
     Create {
         /// Scope to grant (repeat for several).
         #[arg(long = "scope", value_name = "SCOPE", required = true)]
@@ -268,6 +277,8 @@ pub enum KeysCommand {
     },
     /// List API keys (never their secrets).
     List,
+    /// Revoke an API key by id (from `steward keys list`); it stops working at once.
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]

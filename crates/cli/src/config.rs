@@ -22,7 +22,45 @@ pub struct Config {
     pub analytics: AnalyticsSection,
     pub rate_card: RateCardSection,
     pub compliance: ComplianceSection,
+    pub chatgpt_backend: ChatgptBackendSection,
     pub log: LogConfig,
+}
+
+/// Steward as the ChatGPT backend of Codex CLIs whose `chatgpt_base_url` points at it: the
+/// managed-configuration bundle (`GET /api/codex/config/bundle`) is answered with the caller's
+/// policy. Off until a token check is configured: a JWKS (file or URL) that signs the ChatGPT
+/// access tokens, or, for tests only, `trust_unsigned_tokens`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChatgptBackendSection {
+    /// Workspace whose policies the CLIs get. Empty: the default workspace.
+    pub workspace_id: String,
+    /// JSON Web Key Set verifying the bearer tokens, from a file ...
+    pub jwks_file: String,
+    /// ... or fetched from a URL (cached; refetched for an unknown key id).
+    pub jwks_url: String,
+    /// Required `iss` / `aud` of the tokens, when set.
+    pub issuer: String,
+    pub audience: String,
+    /// TESTS ONLY: accept unsigned tokens, so anyone can claim any identity. Logged loudly.
+    pub trust_unsigned_tokens: bool,
+}
+
+impl ChatgptBackendSection {
+    pub fn token_config(&self) -> steward_api::chatgpt_token::ChatgptTokenConfig {
+        use steward_api::chatgpt_token::{ChatgptTokenConfig, JwksSource};
+        let some = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+        ChatgptTokenConfig {
+            jwks: match (some(&self.jwks_file), some(&self.jwks_url)) {
+                (Some(f), _) => Some(JwksSource::File(f.into())),
+                (None, Some(u)) => Some(JwksSource::Url(u)),
+                (None, None) => None,
+            },
+            issuer: some(&self.issuer),
+            audience: some(&self.audience),
+            trust_unsigned: self.trust_unsigned_tokens,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -223,6 +261,7 @@ const SECTIONS: &[&str] = &[
     "analytics",
     "rate_card",
     "compliance",
+    "chatgpt_backend",
     "log",
 ];
 
@@ -319,6 +358,19 @@ impl Config {
             bail!("compliance.retention_poll_secs must be at least 1");
         }
         self.compliance.retention_policy()?;
+        let cb = &self.chatgpt_backend;
+        if !cb.jwks_file.trim().is_empty() && !cb.jwks_url.trim().is_empty() {
+            bail!("chatgpt_backend: set jwks_file or jwks_url, not both");
+        }
+        if !cb.jwks_url.trim().is_empty()
+            && !cb.jwks_url.starts_with("https://")
+            && !cb.jwks_url.starts_with("http://")
+        {
+            bail!(
+                "chatgpt_backend.jwks_url must be an http(s) URL, got `{}`",
+                cb.jwks_url
+            );
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format must be `text` or `json`, got `{}`", self.log.format);
         }

@@ -21,6 +21,8 @@ pub enum PrincipalsError {
     UnknownUser(String),
     #[error("an API key needs at least one scope")]
     NoScope,
+    #[error("no live credential with id `{0}` in this workspace (see `steward tokens list` / `steward keys list`)")]
+    UnknownCredential(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -213,6 +215,36 @@ impl Principals {
             API_KEY_PREFIX,
         )
         .await
+    }
+
+    /// Revokes a token or key: it stops authenticating at once (every replica looks credentials
+    /// up per request). Audited with the credential before and after.
+    pub async fn revoke(&self, workspace_id: &str, id: &str) -> Result<Credential, PrincipalsError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let Some(c) = self.store.revoke_credential(workspace_id, id, now).await? else {
+            return Err(PrincipalsError::UnknownCredential(id.to_owned()));
+        };
+        let action = match c.kind {
+            CredentialKind::ApiKey { .. } => "api_key.revoked",
+            _ => "ingest_token.revoked",
+        };
+        let describe = |revoked: Option<i64>| {
+            json!({
+                "id": c.id, "name": c.name, "kind": c.kind, "prefix": c.prefix,
+                "created_at_ms": c.created_at_ms, "revoked_at_ms": revoked,
+            })
+        };
+        self.audit(
+            workspace_id,
+            action,
+            Some(describe(None)),
+            Some(describe(c.revoked_at_ms)),
+        )
+        .await?;
+        Ok(c)
     }
 
     /// The live credential whose secret is `presented`, if any.

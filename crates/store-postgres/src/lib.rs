@@ -109,6 +109,15 @@ impl Store for PostgresStore {
         principals::find_credential_by_hash(&self.client().await?, secret_hash).await
     }
 
+    async fn revoke_credential(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        at_ms: i64,
+    ) -> StoreResult<Option<Credential>> {
+        principals::revoke_credential(&self.client().await?, workspace_id, id, at_ms).await
+    }
+
     async fn list_credentials(&self, workspace_id: &str) -> StoreResult<Vec<Credential>> {
         principals::list_credentials(&self.client().await?, workspace_id).await
     }

@@ -225,6 +225,26 @@ pub async fn find_credential_by_hash(c: &impl GenericClient, hash: &str) -> Stor
     Ok(row.as_ref().map(credential))
 }
 
+pub async fn revoke_credential(
+    c: &impl GenericClient,
+    ws: &str,
+    id: &str,
+    at_ms: i64,
+) -> StoreResult<Option<Credential>> {
+    let sql = format!(
+        "UPDATE credentials SET revoked_at_ms = $3
+         WHERE workspace_id = $1 AND id = $2 AND revoked_at_ms IS NULL RETURNING {CRED_COLS}"
+    );
+    let row = c
+        .query_opt(
+            &c.prepare_cached(&sql).await.map_err(map_err)?,
+            &[&ws, &id, &at_ms],
+        )
+        .await
+        .map_err(map_err)?;
+    Ok(row.as_ref().map(credential))
+}
+
 pub async fn list_credentials(c: &impl GenericClient, ws: &str) -> StoreResult<Vec<Credential>> {
     let sql =
         format!("SELECT {CRED_COLS} FROM credentials WHERE workspace_id = $1 ORDER BY created_at_ms, id");

@@ -145,6 +145,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn revoke_credential(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        at_ms: i64,
+    ) -> StoreResult<Option<Credential>> {
+        let (ws, id) = (workspace_id.to_owned(), id.to_owned());
+        self.write(move |c| principals::revoke_credential(c, &ws, &id, at_ms))
+            .await
+    }
+
     async fn list_credentials(&self, workspace_id: &str) -> StoreResult<Vec<Credential>> {
         let ws = workspace_id.to_owned();
         self.read(move |c| principals::list_credentials(c, &ws)).await

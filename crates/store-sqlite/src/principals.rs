@@ -200,6 +200,19 @@ pub fn find_credential_by_hash(c: &Connection, hash: &str) -> StoreResult<Option
     .map_err(map_err)
 }
 
+pub fn revoke_credential(c: &Connection, ws: &str, id: &str, at_ms: i64) -> StoreResult<Option<Credential>> {
+    c.query_row(
+        &format!(
+            "UPDATE credentials SET revoked_at_ms = ?3
+             WHERE workspace_id = ?1 AND id = ?2 AND revoked_at_ms IS NULL RETURNING {CRED_COLS}"
+        ),
+        rusqlite::params![ws, id, at_ms],
+        credential,
+    )
+    .optional()
+    .map_err(map_err)
+}
+
 pub fn list_credentials(c: &Connection, ws: &str) -> StoreResult<Vec<Credential>> {
     let mut stmt = c
         .prepare_cached(&format!(

@@ -99,6 +99,14 @@ pub trait Store: Send + Sync + 'static {
     /// Looks up a live (not revoked) credential by the hash of its secret.
     async fn find_credential_by_hash(&self, secret_hash: &str) -> StoreResult<Option<Credential>>;
     async fn list_credentials(&self, workspace_id: &str) -> StoreResult<Vec<Credential>>;
+    /// Revokes a live credential of the workspace; it stops authenticating at once. Returns it
+    /// (with `revoked_at_ms` set), or `None` when no live credential has that id there.
+    async fn revoke_credential(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        at_ms: i64,
+    ) -> StoreResult<Option<Credential>>;
 
     /// Inserts a batch of events in one durable transaction, skipping events whose
     /// `(workspace_id, dedup_key)` is already stored, and updates the usage rollups for the

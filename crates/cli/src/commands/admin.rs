@@ -195,7 +195,31 @@ pub async fn tokens(config: &Config, global: &GlobalArgs, cmd: TokensCommand) ->
                     .collect(),
             )
         }
+        TokensCommand::Revoke { id } => revoke(&c, global, &id, false).await,
     }
+}
+
+/// Revokes a token (`key` false) or an API key (`key` true), refusing the other kind so a
+/// typo in one listing's id cannot revoke something from the other.
+async fn revoke(c: &Ctx, global: &GlobalArgs, id: &str, key: bool) -> Result<()> {
+    let live = c.store.list_credentials(&c.workspace.id).await?;
+    let Some(found) = live.iter().find(|x| x.id == id && x.revoked_at_ms.is_none()) else {
+        bail!("no live credential with id `{id}` in this workspace");
+    };
+    if matches!(found.kind, CredentialKind::ApiKey { .. }) != key {
+        let (is, use_) = if key {
+            ("an ingest token", "tokens")
+        } else {
+            ("an API key", "keys")
+        };
+        bail!("`{id}` is {is}; revoke it with `steward {use_} revoke`");
+    }
+    let revoked = c.principals.revoke(&c.workspace.id, id).await?;
+    if global.json {
+        return print_json(&serde_json::json!({ "id": revoked.id, "revoked_at_ms": revoked.revoked_at_ms }));
+    }
+    println!("revoked {} ({})", revoked.id, revoked.name);
+    Ok(())
 }
 
 pub async fn keys(config: &Config, global: &GlobalArgs, cmd: KeysCommand) -> Result<()> {
@@ -243,6 +267,7 @@ pub async fn keys(config: &Config, global: &GlobalArgs, cmd: KeysCommand) -> Res
                     .collect(),
             )
         }
+        KeysCommand::Revoke { id } => revoke(&c, global, &id, true).await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per command family. Each returns `anyhow::Result` and prints its own output.
 
 mod admin;
+mod agent;
 mod compliance;
 mod compliance_admin;
 mod demo;
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Compliance(cmd) => compliance::run(&config, &global, cmd).await,
         Command::Policy(cmd) => policy::run(&config, &global, cmd).await,
         Command::Groups(cmd) => policy::groups(&config, &global, cmd).await,
+        Command::Agent(cmd) => agent::run(&global, cmd).await,
         Command::Config(ConfigCommand::Show) => {
             print!("{}", config.to_redacted_toml()?);
             Ok(())

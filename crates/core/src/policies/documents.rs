@@ -7,7 +7,10 @@ use super::PolicyError;
 
 /// What a policy revision consists of: the `requirements.toml` Codex enforces and the
 /// `managed_config.toml` defaults it applies (either may be empty).
+/// Unknown fields are refused: a misspelt `requirements` would otherwise validate as an empty
+/// document.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PolicyDocuments {
     #[serde(default)]
     pub requirements_toml: String,

@@ -1,0 +1,99 @@
+//! `steward agent ...`: what runs on developers' machines (not on the server).
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Fetch the policy that applies to this machine's user and write it where Codex reads it:
+    /// DIR/requirements.toml and DIR/managed_config.toml (default DIR: /etc/codex), then report
+    /// the revision now enforced (`steward policy status` on the server shows it).
+    ///
+    /// Sends the content hash of the files on disk; an unchanged policy costs a 304 and no
+    /// write. A new policy is checked against its hash, written atomically (mode 0644) and the
+    /// replaced files are kept as *.previous. A user no rule matches (and no default) gets empty
+    /// files: Codex then runs unconstrained. On any failure (server unreachable, token rejected,
+    /// unknown user, bad answer) the files on disk stay exactly as they are and the command
+    /// exits with status 1; with --follow it logs and retries at the next interval.
+    /// The token file is read again on every sync, so a rotated token is picked up.
+    ///
+    /// Settings come from flags or the environment variables named below (not from steward.toml,
+    /// which is the server's configuration). Writing /etc/codex needs root.
+    ///
+    /// Examples:
+    ///   # a person's own ingest token (steward tokens create --user dana@example.com)
+    ///   sudo steward agent sync --server http://steward.internal:8080 --token stw_it_...
+    ///
+    ///   # a machine (workspace) token shared by a fleet: name the machine's user
+    ///   sudo steward agent sync --server http://steward.internal:8080 \
+    ///       --token-file /etc/steward/agent-token --email dana@example.com
+    ///
+    ///   # try it without root: write into a scratch folder, print JSON
+    ///   steward agent sync --server http://127.0.0.1:8080 --token stw_it_... --dir /tmp/codex --json
+    ///
+    ///   # systemd: /etc/systemd/system/steward-agent.service
+    ///   [Unit]
+    ///   Description=Steward: keep Codex's managed policy in /etc/codex current
+    ///   Wants=network-online.target
+    ///   After=network-online.target
+    ///   [Service]
+    ///   Environment=STEWARD_SERVER=http://steward.internal:8080
+    ///   Environment=STEWARD_AGENT_TOKEN_FILE=/etc/steward/agent-token
+    ///   Environment=STEWARD_AGENT_EMAIL=dana@example.com
+    ///   ExecStart=/usr/local/bin/steward agent sync --follow --interval 300
+    ///   Restart=always
+    ///   [Install]
+    ///   WantedBy=multi-user.target
+    ///
+    ///   # or one-shot from an MDM/cron job: exit status 0 = in sync, 1 = failed (files kept)
+    ///   steward agent sync --json
+    #[command(verbatim_doc_comment)]
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Base URL of the Steward server (http://HOST:PORT).
+    #[arg(long, env = "STEWARD_SERVER", value_name = "URL")]
+    pub server: String,
+    /// Ingest token: a user's own (that user's policy) or a workspace token (needs --email).
+    #[arg(
+        long,
+        env = "STEWARD_AGENT_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+    /// Read the token from this file instead (surrounding whitespace ignored); keeps it out of
+    /// the process list and the unit file.
+    #[arg(long, env = "STEWARD_AGENT_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// The machine's user, for a workspace token (a user's token is always its own user).
+    #[arg(long, env = "STEWARD_AGENT_EMAIL", value_name = "EMAIL")]
+    pub email: Option<String>,
+    /// Where Codex reads requirements.toml and managed_config.toml (created if missing).
+    #[arg(
+        long,
+        env = "STEWARD_AGENT_DIR",
+        value_name = "DIR",
+        default_value = "/etc/codex"
+    )]
+    pub dir: PathBuf,
+    /// Name of this machine in the server's status [default: the hostname].
+    #[arg(long, env = "STEWARD_AGENT_HOST", value_name = "NAME")]
+    pub host: Option<String>,
+    /// Keep running: sync now and then every --interval seconds (for systemd or launchd);
+    /// failures are logged and retried, never fatal.
+    #[arg(long)]
+    pub follow: bool,
+    /// Seconds between syncs with --follow.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 300,
+        requires = "follow",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub interval: u64,
+}
