@@ -16,6 +16,7 @@ mod compliance;
 mod explore;
 mod ingest;
 mod pg;
+mod policy;
 mod server;
 mod stats;
 mod usage;
@@ -222,6 +223,12 @@ enum Cmd {
         #[command(flatten)]
         opts: compliance::ComplianceOpts,
     },
+    /// Policies: `check-command` evaluations/s with 1,000 rules; lookup latency with 100k users
+    /// in 1,000 groups (SQLite, and PostgreSQL when a URL is given).
+    Policy {
+        #[command(flatten)]
+        opts: policy::PolicyOpts,
+    },
     /// Both benchmarks on SQLite, and on PostgreSQL when a URL is given.
     All {
         #[command(flatten)]
@@ -239,6 +246,7 @@ struct Report {
     usage: Vec<usage::UsageResult>,
     sqlite_variants: Vec<explore::Variant>,
     compliance: Vec<compliance::ComplianceResult>,
+    policy: Vec<policy::PolicyResult>,
 }
 
 fn main() -> Result<()> {
@@ -276,6 +284,7 @@ async fn run(cli: Cli) -> Result<()> {
         usage: Vec::new(),
         sqlite_variants: Vec::new(),
         compliance: Vec::new(),
+        policy: Vec::new(),
     };
     let common = &cli.common;
     match &cli.command {
@@ -283,6 +292,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Usage { backend, opts } => report.usage.push(usage::run(*backend, opts, common).await?),
         Cmd::SqliteSql { .. } => unreachable!("handled in main"),
         Cmd::Compliance { opts } => report.compliance.push(compliance::run(opts, common).await?),
+        Cmd::Policy { opts } => report.policy.push(policy::run(opts, common).await?),
         Cmd::SqliteVariants { records, batch } => {
             report.sqlite_variants = explore::run(*records, *batch, common).await?
         }
@@ -431,6 +441,9 @@ fn markdown(r: &Report) -> String {
     }
     for c in &r.compliance {
         s.push_str(&compliance::markdown(c));
+    }
+    for p in &r.policy {
+        s.push_str(&policy::markdown(p));
     }
     if !r.sqlite_variants.is_empty() {
         let _ = writeln!(

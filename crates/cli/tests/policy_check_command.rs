@@ -27,7 +27,9 @@ impl Rng {
 }
 
 const PROGRAMS: &[&str] = &["git", "npm", "rm", "curl"];
-const ARGS: &[&str] = &["push", "pull", "-rf", "install", "origin", "main", "--force", "x y"];
+const ARGS: &[&str] = &[
+    "push", "pull", "-rf", "install", "origin", "main", "--force", "x y",
+];
 
 /// Rules that requirements.toml can also express: prompt or forbidden (admins can only tighten).
 fn rule_set(rng: &mut Rng) -> Vec<PrefixRule> {
@@ -35,14 +37,19 @@ fn rule_set(rng: &mut Rng) -> Vec<PrefixRule> {
         .map(|_| {
             let mut pattern = vec![PatternToken::Exact(rng.pick(PROGRAMS).to_owned())];
             for _ in 0..(rng.next() % 3) {
-                pattern.push(if rng.next() % 3 == 0 {
+                pattern.push(if rng.next().is_multiple_of(3) {
                     PatternToken::AnyOf(vec![rng.pick(ARGS).to_owned(), rng.pick(ARGS).to_owned()])
                 } else {
                     PatternToken::Exact(rng.pick(ARGS).to_owned())
                 });
             }
-            let decision = if rng.next() % 2 == 0 { Decision::Prompt } else { Decision::Forbidden };
-            let justification = (rng.next() % 2 == 0).then(|| format!("reason {}", rng.next() % 100));
+            let decision = if rng.next().is_multiple_of(2) {
+                Decision::Prompt
+            } else {
+                Decision::Forbidden
+            };
+            let justification =
+                (rng.next().is_multiple_of(2)).then(|| format!("reason {}", rng.next() % 100));
             PrefixRule {
                 pattern,
                 decision,
@@ -69,8 +76,15 @@ fn requirements_toml(rules: &[PrefixRule]) -> String {
                 }
             })
             .collect();
-        let decision = if r.decision == Decision::Prompt { "prompt" } else { "forbidden" };
-        out.push_str(&format!("  {{ pattern = [{}], decision = \"{decision}\"", tokens.join(", ")));
+        let decision = if r.decision == Decision::Prompt {
+            "prompt"
+        } else {
+            "forbidden"
+        };
+        out.push_str(&format!(
+            "  {{ pattern = [{}], decision = \"{decision}\"",
+            tokens.join(", ")
+        ));
         if let Some(j) = &r.justification {
             out.push_str(&format!(", justification = {}", q(j)));
         }
@@ -112,7 +126,7 @@ fn steward_check_command_prints_what_codex_execpolicy_check_prints() {
             for _ in 0..(rng.next() % 4) {
                 argv.push(rng.pick(ARGS));
             }
-            let pretty = rng.next() % 3 == 0;
+            let pretty = rng.next().is_multiple_of(3);
             let flag: &[&str] = if pretty { &["--pretty"] } else { &[] };
             let rules_path = rules_file.to_str().expect("utf-8 path");
             let mut codex_args = vec!["execpolicy", "check", "--rules", rules_path];
@@ -121,7 +135,10 @@ fn steward_check_command_prints_what_codex_execpolicy_check_prints() {
             codex_args.extend(&argv);
             let want = run(&codex, &codex_args, &home);
             assert_eq!(want.0, Some(0), "codex failed on {rules_path}: {}", want.2);
-            for source in [["--rules", rules_path], ["--file", req_file.to_str().expect("utf-8")]] {
+            for source in [
+                ["--rules", rules_path],
+                ["--file", req_file.to_str().expect("utf-8")],
+            ] {
                 let mut args = vec!["policy", "check-command", source[0], source[1]];
                 args.extend(flag);
                 args.push("--");

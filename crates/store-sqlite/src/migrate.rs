@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0006_codex_threads.sql"),
     ),
     (7, "policies", include_str!("../migrations/0007_policies.sql")),
+    (
+        8,
+        "users_by_lower_email",
+        include_str!("../migrations/0008_users_by_lower_email.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {
