@@ -16,7 +16,7 @@ pub const CODEX_VERSION: &str = "0.169.0";
 
 /// Env var naming the API-key variable of the stand-in provider. Codex refuses to start when a
 /// provider's `env_key` variable is unset, so it is always set, to a dummy value.
-const PROVIDER_KEY_ENV: &str = "STEWARD_STANDIN_API_KEY";
+pub const PROVIDER_KEY_ENV: &str = "STEWARD_STANDIN_API_KEY";
 
 /// Where `scripts/install-test-deps` puts the binary, relative to `$HOME`.
 const DEFAULT_BIN_UNDER_HOME: &str = ".cache/steward-test/codex-0.169.0/node_modules/@openai/\

@@ -31,7 +31,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::bg_server::BackgroundServer;
-use crate::codex::{codex_bin, CodexHome, CodexHomeBuilder, OtelExporter};
+use crate::codex::{codex_bin, CodexHome, CodexHomeBuilder, OtelExporter, PROVIDER_KEY_ENV};
 use crate::time_fmt::rfc3339_millis;
 
 /// The bundle path for a `chatgpt_base_url` without `/backend-api` (Codex API path style).
@@ -47,10 +47,6 @@ pub const TOKEN_REFRESH_PATH: &str = "/oauth/token";
 /// The CLI's caches of cloud-managed policies in `$CODEX_HOME`: the bundle (0.169.0, HMAC-signed,
 /// one hour) and the older requirements cache (not written by 0.169.0; deleted too).
 pub const CLOUD_CACHE_FILES: [&str; 2] = ["cloud-config-bundle-cache.json", "cloud-requirements-cache.json"];
-
-/// Must equal `codex::PROVIDER_KEY_ENV` (private there): the stand-in provider's `env_key`,
-/// which the CLI requires to be set.
-const PROVIDER_KEY_ENV: &str = "STEWARD_STANDIN_API_KEY";
 
 /// Claim namespaces of ChatGPT tokens.
 pub const AUTH_CLAIM: &str = "https://api.openai.com/auth";
