@@ -38,11 +38,28 @@ pub async fn authorize(
     workspace_id: &str,
     scope: ApiScope,
 ) -> Result<Credential, ApiError> {
+    authorize_any(state, headers, workspace_id, &[scope]).await
+}
+
+/// As [`authorize`], for routes that any one of `scopes` opens (the first one named in the
+/// error): e.g. reading policies needs `policies.read`, which `policies.manage` implies.
+pub async fn authorize_any(
+    state: &AppState,
+    headers: &HeaderMap,
+    workspace_id: &str,
+    scopes: &[ApiScope],
+) -> Result<Credential, ApiError> {
     let key = authenticate(state, headers).await?;
-    if !key.has_scope(scope) {
+    if !scopes.iter().any(|s| key.has_scope(*s)) {
+        let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+        let message = match names.split_first() {
+            Some((first, [])) => format!("API key lacks {first}"),
+            Some((first, rest)) => format!("API key lacks {first} (or {})", rest.join(", or ")),
+            None => "API key lacks the scope this route needs".to_owned(),
+        };
         return Err(ApiError::Forbidden {
             code: "insufficient_scope",
-            message: format!("API key lacks {}", scope.as_str()),
+            message,
         });
     }
     if key.workspace_id != workspace_id {

@@ -13,7 +13,7 @@ use steward_core::policies::{DocumentDiagnostics, PolicyDocuments, PolicyView, R
 use steward_model::{ApiScope, Credential};
 use steward_store::{PolicyRevision, PolicyRow};
 
-use crate::auth::authorize;
+use crate::auth::{authorize, authorize_any};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -23,23 +23,13 @@ pub async fn authorize_read(
     headers: &HeaderMap,
     workspace_id: &str,
 ) -> Result<Credential, ApiError> {
-    match authorize(state, headers, workspace_id, ApiScope::PoliciesRead).await {
-        Err(ApiError::Forbidden {
-            code: "insufficient_scope",
-            ..
-        }) => match authorize(state, headers, workspace_id, ApiScope::PoliciesManage).await {
-            // Name the scope reading needs, not only the one tried last.
-            Err(ApiError::Forbidden {
-                code: "insufficient_scope",
-                ..
-            }) => Err(ApiError::Forbidden {
-                code: "insufficient_scope",
-                message: "API key lacks policies.read (or policies.manage)".to_owned(),
-            }),
-            other => other,
-        },
-        other => other,
-    }
+    authorize_any(
+        state,
+        headers,
+        workspace_id,
+        &[ApiScope::PoliciesRead, ApiScope::PoliciesManage],
+    )
+    .await
 }
 
 /// A key with `policies.manage`, and the audit actor it acts as.

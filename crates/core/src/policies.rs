@@ -86,13 +86,8 @@ pub struct PolicyView {
 }
 
 impl PolicyView {
-    fn new(p: &PolicyRow, r: &PolicyRevision) -> Self {
-        let warnings = PolicyDocuments {
-            requirements_toml: r.requirements_toml.clone(),
-            managed_config_toml: r.managed_config_toml.clone(),
-        }
-        .validate()
-        .warnings();
+    /// `warnings`: the revision's, from the validation its caller already ran.
+    fn new(p: &PolicyRow, r: &PolicyRevision, warnings: Vec<Diagnostic>) -> Self {
         PolicyView {
             id: p.id.clone(),
             name: p.name.clone(),
@@ -110,16 +105,16 @@ impl PolicyView {
             warnings,
         }
     }
+}
 
-    /// What the audit log keeps of a revision: everything but the derived warnings.
-    fn audit_value(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id, "name": self.name, "description": self.description,
-            "revision": self.revision, "sha256": self.sha256, "comment": self.comment,
-            "requirements_toml": self.requirements_toml,
-            "managed_config_toml": self.managed_config_toml,
-        })
-    }
+/// What the audit log keeps of a policy at a revision (no derived warnings, so no parsing).
+fn audit_value(p: &PolicyRow, r: &PolicyRevision) -> serde_json::Value {
+    serde_json::json!({
+        "id": p.id, "name": p.name, "description": p.description,
+        "revision": r.revision, "sha256": r.sha256, "comment": r.comment,
+        "requirements_toml": r.requirements_toml,
+        "managed_config_toml": r.managed_config_toml,
+    })
 }
 
 /// Hex SHA-256 identifying a revision's content (both documents, length-prefixed so that text
@@ -207,7 +202,7 @@ impl PolicyService {
         actor: &Actor,
     ) -> Result<PolicyView, PolicyError> {
         check_name("name", name)?;
-        docs.validate().into_result()?;
+        let checked = docs.validate().into_result()?;
         let now = now_ms();
         let id = format!("pol_{}", uuid::Uuid::now_v7().simple());
         let policy = PolicyRow {
@@ -235,16 +230,10 @@ impl PolicyService {
                 revision: revision.clone(),
             })
             .await?;
-        let view = PolicyView::new(&policy, &revision);
-        self.audit(
-            workspace_id,
-            actor,
-            "policy.created",
-            None,
-            Some(view.audit_value()),
-        )
-        .await?;
-        Ok(view)
+        let new = audit_value(&policy, &revision);
+        self.audit(workspace_id, actor, "policy.created", None, Some(new))
+            .await?;
+        Ok(PolicyView::new(&policy, &revision, checked.warnings()))
     }
 
     /// Stores a new revision of a policy. `based_on` (the revision the editor started from)
@@ -261,7 +250,7 @@ impl PolicyService {
         actor: &Actor,
     ) -> Result<PolicyView, PolicyError> {
         let policy = self.policy_named(workspace_id, name).await?;
-        docs.validate().into_result()?;
+        let checked = docs.validate().into_result()?;
         let base = based_on.unwrap_or(policy.latest_revision);
         let old = self.revision_of(&policy, Some(policy.latest_revision)).await?;
         let revision = PolicyRevision {
@@ -283,17 +272,10 @@ impl PolicyService {
                 .unwrap_or(policy.description.clone()),
             ..policy.clone()
         };
-        let old_view = PolicyView::new(&policy, &old);
-        let view = PolicyView::new(&updated, &revision);
-        self.audit(
-            workspace_id,
-            actor,
-            "policy.updated",
-            Some(old_view.audit_value()),
-            Some(view.audit_value()),
-        )
-        .await?;
-        Ok(view)
+        let (before, after) = (audit_value(&policy, &old), audit_value(&updated, &revision));
+        self.audit(workspace_id, actor, "policy.updated", Some(before), Some(after))
+            .await?;
+        Ok(PolicyView::new(&updated, &revision, checked.warnings()))
     }
 
     pub async fn list(&self, workspace_id: &str) -> Result<Vec<PolicyRow>, PolicyError> {
@@ -309,7 +291,13 @@ impl PolicyService {
     ) -> Result<PolicyView, PolicyError> {
         let policy = self.policy_named(workspace_id, name).await?;
         let r = self.revision_of(&policy, revision).await?;
-        Ok(PolicyView::new(&policy, &r))
+        let warnings = PolicyDocuments {
+            requirements_toml: r.requirements_toml.clone(),
+            managed_config_toml: r.managed_config_toml.clone(),
+        }
+        .validate()
+        .warnings();
+        Ok(PolicyView::new(&policy, &r, warnings))
     }
 
     /// Every revision of a policy, oldest first.
@@ -333,7 +321,7 @@ impl PolicyService {
         {
             return Err(PolicyError::NotFound(format!("policy {name:?} does not exist")));
         }
-        let old = PolicyView::new(&policy, &latest).audit_value();
+        let old = audit_value(&policy, &latest);
         self.audit(workspace_id, actor, "policy.deleted", Some(old), None)
             .await
     }

@@ -19,21 +19,28 @@ async fn migration_0006_backfills_threads_as_ingest_keeps_them() {
     let live = PostgresStore::connect(&live_url).await.expect("live store");
     live.insert_events(backfill_events()).await.expect("insert");
 
-    // A database from before 0006 (which only adds tables): the current schema without them.
+    // A database from before 0006, as an older Steward left it: migrations 0001-0005 only
+    // (the same statements and bookkeeping `migrate::apply` runs).
     let (old_url, _old) = common::fresh_schema().await;
-    drop(PostgresStore::connect(&old_url).await.expect("old store"));
     assert_eq!(MIGRATIONS[5].1, "codex_threads");
     let admin = common::admin_client(&old_url).await;
     admin
         .batch_execute(
-            "DROP TABLE codex_threads; DROP TABLE codex_environments; DROP TABLE trace_cwds;
-             -- and the tables of later migrations (0007 policies), which are re-applied after it
-             DROP TABLE policy_sync_reports; DROP TABLE policy_assignment_rules; DROP TABLE policy_assignments;
-             DROP TABLE policy_revisions; DROP TABLE group_members; DROP TABLE policies; DROP TABLE user_groups;
-             DELETE FROM schema_migrations WHERE version >= 6;",
+            "CREATE TABLE schema_migrations (
+                version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)",
         )
         .await
-        .expect("back to 0005");
+        .expect("schema_migrations");
+    for (version, name, sql) in &MIGRATIONS[..5] {
+        admin.batch_execute(sql).await.expect("migration up to 0005");
+        admin
+            .execute(
+                "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, 0)",
+                &[version, name],
+            )
+            .await
+            .expect("record migration");
+    }
     for e in backfill_events() {
         let u = e.kind.usage();
         admin

@@ -12,7 +12,7 @@ use steward_core::policies::{
 };
 use steward_policy::config_check::check_config_from;
 use steward_policy::execpolicy::{parse_rules, Policy, PrefixRule};
-use steward_policy::requirements::parse_requirements;
+use steward_policy::requirements::{parse_requirements, Requirements};
 
 use super::admin::ctx;
 use crate::cli::{DocumentArgs, GlobalArgs, GroupsCommand, PolicyCommand, RulesSource};
@@ -438,16 +438,18 @@ fn validate(global: &GlobalArgs, docs: &DocumentArgs) -> Result<()> {
 
 /// The prefix rules of a requirements.toml, or its errors.
 fn requirement_rules(text: &str, source: &str) -> Result<Vec<PrefixRule>> {
+    Ok(valid_requirements(text, source)?.prefix_rules())
+}
+
+/// A requirements.toml Codex would load, or its errors on stderr (`source:line:col: ...`).
+fn valid_requirements(text: &str, source: &str) -> Result<Requirements> {
     let checked = parse_requirements(text);
-    match checked.value {
-        Some(r) => Ok(r.prefix_rules()),
-        None => {
-            for e in &checked.errors {
-                eprintln!("{source}:{e}");
-            }
-            bail!("{source} does not validate")
+    checked.value.ok_or_else(|| {
+        for e in &checked.errors {
+            eprintln!("{source}:{e}");
         }
-    }
+        anyhow!("{source} does not validate")
+    })
 }
 
 fn rules_files(paths: &[std::path::PathBuf]) -> Result<Vec<PrefixRule>> {
@@ -482,13 +484,7 @@ fn check_command(rules: Vec<PrefixRule>, pretty: bool, command: &[String]) -> Re
 }
 
 fn check_config(global: &GlobalArgs, requirements: &str, source: &str, config_path: &Path) -> Result<()> {
-    let checked = parse_requirements(requirements);
-    let Some(req) = checked.value else {
-        for e in &checked.errors {
-            eprintln!("{source}:{e}");
-        }
-        bail!("{source} does not validate");
-    };
+    let req = valid_requirements(requirements, source)?;
     let user = read(config_path)?;
     let overrides = check_config_from(&req, &user, source).map_err(|errs| {
         for e in &errs {

@@ -272,6 +272,19 @@ impl PolicyService {
         })
     }
 
+    /// Each user's groups (user id → group ids), from one read of the workspace's memberships:
+    /// what evaluating the assignment for every user needs.
+    pub(super) async fn groups_by_user(
+        &self,
+        workspace_id: &str,
+    ) -> Result<HashMap<String, HashSet<String>>, PolicyError> {
+        let mut member_of: HashMap<String, HashSet<String>> = HashMap::new();
+        for (group_id, user_id) in self.store.group_memberships(workspace_id).await? {
+            member_of.entry(user_id).or_default().insert(group_id);
+        }
+        Ok(member_of)
+    }
+
     /// Users whose policy differs between two assignments.
     async fn changes(
         &self,
@@ -281,19 +294,11 @@ impl PolicyService {
         groups: &HashMap<String, String>,
         policies: &HashMap<String, String>,
     ) -> Result<Vec<AssignmentChange>, PolicyError> {
-        let mut member_of: HashMap<String, HashSet<String>> = HashMap::new();
-        for (group_id, user_id) in self.store.group_memberships(workspace_id).await? {
-            member_of.entry(user_id).or_default().insert(group_id);
-        }
+        let member_of = self.groups_by_user(workspace_id).await?;
         let empty = HashSet::new();
         let mut out = Vec::new();
         for user in self.store.list_users(workspace_id).await? {
-            let of: HashSet<&str> = member_of
-                .get(&user.id)
-                .unwrap_or(&empty)
-                .iter()
-                .map(String::as_str)
-                .collect();
+            let of = member_of.get(&user.id).unwrap_or(&empty);
             let (before, _) = resolve(old, groups, |g| of.contains(g));
             let (after, why) = resolve(new, groups, |g| of.contains(g));
             if before != after {

@@ -150,10 +150,7 @@ impl PolicyService {
         let reports = self.store.policy_sync_reports(workspace_id).await?;
         let users = self.store.list_users(workspace_id).await?;
         let a = self.store.policy_assignment(workspace_id).await?;
-        let mut member_of: HashMap<String, HashSet<String>> = HashMap::new();
-        for (group_id, user_id) in self.store.group_memberships(workspace_id).await? {
-            member_of.entry(user_id).or_default().insert(group_id);
-        }
+        let member_of = self.groups_by_user(workspace_id).await?;
         let mut latest: HashMap<String, (String, i64, String)> = HashMap::new();
         for p in self.store.list_policies(workspace_id).await? {
             let sha = self
