@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use steward_policy::execpolicy::{write_rules, Decision, PatternToken, PrefixRule};
+use steward_policy::requirements::write_prefix_rules;
 use steward_test_support::codex::codex_bin;
 
 const STEWARD: &str = env!("CARGO_BIN_EXE_steward");
@@ -60,40 +61,6 @@ fn rule_set(rng: &mut Rng) -> Vec<PrefixRule> {
         .collect()
 }
 
-/// The same rules as a requirements.toml `[rules] prefix_rules` list.
-fn requirements_toml(rules: &[PrefixRule]) -> String {
-    let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
-    let mut out = String::from("[rules]\nprefix_rules = [\n");
-    for r in rules {
-        let tokens: Vec<String> = r
-            .pattern
-            .iter()
-            .map(|t| match t {
-                PatternToken::Exact(s) => format!("{{ token = {} }}", q(s)),
-                PatternToken::AnyOf(v) => {
-                    let alts: Vec<String> = v.iter().map(|s| q(s)).collect();
-                    format!("{{ any_of = [{}] }}", alts.join(", "))
-                }
-            })
-            .collect();
-        let decision = if r.decision == Decision::Prompt {
-            "prompt"
-        } else {
-            "forbidden"
-        };
-        out.push_str(&format!(
-            "  {{ pattern = [{}], decision = \"{decision}\"",
-            tokens.join(", ")
-        ));
-        if let Some(j) = &r.justification {
-            out.push_str(&format!(", justification = {}", q(j)));
-        }
-        out.push_str(" },\n");
-    }
-    out.push_str("]\n");
-    out
-}
-
 fn run(program: &Path, args: &[&str], home: &Path) -> (Option<i32>, String, String) {
     let out = Command::new(program)
         .env("CODEX_HOME", home)
@@ -120,7 +87,7 @@ fn steward_check_command_prints_what_codex_execpolicy_check_prints() {
         let rules_file = dir.path().join(format!("set{set}.rules"));
         std::fs::write(&rules_file, write_rules(&rules).expect("writable rules")).expect("write");
         let req_file = dir.path().join(format!("set{set}.toml"));
-        std::fs::write(&req_file, requirements_toml(&rules)).expect("write");
+        std::fs::write(&req_file, write_prefix_rules(&rules).expect("no allow rules")).expect("write");
         for _ in 0..5 {
             let mut argv = vec![rng.pick(PROGRAMS)];
             for _ in 0..(rng.next() % 4) {

@@ -35,7 +35,7 @@ use steward_core::policies::{
 };
 use steward_model::UserKind;
 use steward_policy::execpolicy::{parse_rules, write_rules, Decision, PatternToken, Policy, PrefixRule};
-use steward_policy::requirements::parse_requirements;
+use steward_policy::requirements::{parse_requirements, write_prefix_rules};
 use steward_store::{Group, GroupSource, NewUser, Store};
 
 use crate::pg::FreshDb;

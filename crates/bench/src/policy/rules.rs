@@ -441,36 +441,16 @@ pub(super) fn command_from(rule: &PrefixRule, extra: usize, rng: &mut Rng) -> Ve
 
 /// The `requirements.toml` of the same rules (`allow` is refused there, so it becomes `prompt`).
 pub(super) fn requirements_toml(rules: &[PrefixRule]) -> String {
-    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    let mut s = String::from(
-        "allowed_approval_policies = [\"untrusted\", \"on-request\"]\nallowed_sandbox_modes = [\"read-only\", \"workspace-write\"]\n\n[rules]\nprefix_rules = [\n",
-    );
-    for r in rules {
-        s.push_str("  { pattern = [");
-        for (i, t) in r.pattern.iter().enumerate() {
-            if i > 0 {
-                s.push_str(", ");
-            }
-            match t {
-                PatternToken::Exact(x) => {
-                    let _ = write!(s, "{{ token = {} }}", q(x));
-                }
-                PatternToken::AnyOf(alts) => {
-                    let list: Vec<String> = alts.iter().map(|a| q(a)).collect();
-                    let _ = write!(s, "{{ any_of = [{}] }}", list.join(", "));
-                }
-            }
-        }
-        let decision = match r.decision {
-            Decision::Forbidden => "forbidden",
-            _ => "prompt",
-        };
-        let _ = write!(s, "], decision = \"{decision}\"");
-        if let Some(j) = &r.justification {
-            let _ = write!(s, ", justification = {}", q(j));
-        }
-        s.push_str(" },\n");
-    }
-    s.push_str("]\n");
-    s
+    let tightened: Vec<PrefixRule> = rules
+        .iter()
+        .map(|r| PrefixRule {
+            decision: r.decision.max(Decision::Prompt),
+            ..r.clone()
+        })
+        .collect();
+    let table = write_prefix_rules(&tightened).unwrap_or_default();
+    format!(
+        "allowed_approval_policies = [\"untrusted\", \"on-request\"]\n\
+         allowed_sandbox_modes = [\"read-only\", \"workspace-write\"]\n\n{table}"
+    )
 }

@@ -27,6 +27,7 @@ mod schema;
 mod spans;
 mod tables;
 mod walk;
+mod writer;
 
 pub use diagnostics::{Diagnostic, DiagnosticCode, Severity, Validation};
 pub use enums::{
@@ -38,6 +39,7 @@ pub use managed_config::{parse_managed_config, ConfigSettings, ManagedConfig, Mc
 pub use network::NetworkRequirements;
 pub use rules::{RequirementsRule, RuleToken};
 pub use schema::{McpServerIdentity, RemoteSandboxConfig, Requirements};
+pub use writer::{write_prefix_rules, AllowInRequirements};
 
 pub(crate) use config_toml::{parse_config_checked, ConfigFile, Located};
 pub(crate) use spans::{join_key, LineIndex};
