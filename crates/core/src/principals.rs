@@ -140,6 +140,8 @@ impl Principals {
             kind,
             prefix: secret.chars().take(prefix.len() + 4).collect(),
             secret_hash: hash_secret(&secret),
+            expires_at_ms: None,
+            created_by: None,
         };
         let credential = self.store.create_credential(&new).await?;
         let action = match credential.kind {

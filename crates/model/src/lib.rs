@@ -4,6 +4,7 @@
 //! Codex event, token usage, the mapping from Codex originators to OpenAI's `client_id` values,
 //! time bucketing, and the versioned rate card that prices token usage.
 
+pub mod access;
 pub mod client;
 pub mod compliance;
 pub mod event;
@@ -12,6 +13,7 @@ pub mod rate_card;
 pub mod time;
 pub mod usage;
 
+pub use access::{BuiltinRole, Permission, PermissionSet};
 pub use client::client_id_for;
 pub use compliance::LogType;
 pub use event::{EventKind, NormalizedEvent, Source};

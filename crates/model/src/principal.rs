@@ -9,6 +9,8 @@ pub struct Workspace {
     pub is_default: bool,
     /// Whether analytics rows may carry users' emails (`actor.email`).
     pub analytics_emails: bool,
+    /// The role of users no role assignment names (see `access::BuiltinRole`, or a custom role).
+    pub default_role: String,
     pub created_at_ms: i64,
 }
 
@@ -50,6 +52,21 @@ pub struct User {
     /// Unique per workspace: `email:<lowercased>`, `account:<id>` or `host:<host.name>`.
     pub principal_key: String,
     pub created_at_ms: i64,
+    /// SCIM `userName` (the identity provider's login name), for provisioned users.
+    pub user_name: Option<String>,
+    /// SCIM `externalId`: the identity provider's id for this user.
+    pub external_id: Option<String>,
+    /// False once deactivated (SCIM `active=false`): no sign-in, tokens and sessions revoked.
+    pub active: bool,
+    /// Set when SCIM deleted the user: the row stays (events point at it), the person is gone.
+    pub deleted_at_ms: Option<i64>,
+}
+
+impl User {
+    /// Whether this person may sign in and use credentials.
+    pub fn is_enabled(&self) -> bool {
+        self.active && self.deleted_at_ms.is_none()
+    }
 }
 
 /// The scopes an API key can carry.
@@ -69,10 +86,13 @@ pub enum ApiScope {
     Ingest,
     #[serde(rename = "admin")]
     Admin,
+    /// SCIM 2.0 provisioning at `/scim/v2`, for the identity provider.
+    #[serde(rename = "scim")]
+    Scim,
 }
 
 impl ApiScope {
-    pub const ALL: [ApiScope; 7] = [
+    pub const ALL: [ApiScope; 8] = [
         ApiScope::AnalyticsRead,
         ApiScope::ComplianceRead,
         ApiScope::ComplianceDelete,
@@ -80,6 +100,7 @@ impl ApiScope {
         ApiScope::PoliciesManage,
         ApiScope::Ingest,
         ApiScope::Admin,
+        ApiScope::Scim,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +112,7 @@ impl ApiScope {
             ApiScope::PoliciesManage => "policies.manage",
             ApiScope::Ingest => "ingest",
             ApiScope::Admin => "admin",
+            ApiScope::Scim => "scim",
         }
     }
 
@@ -131,9 +153,20 @@ pub struct Credential {
     pub prefix: String,
     pub created_at_ms: i64,
     pub revoked_at_ms: Option<i64>,
+    /// After this instant the credential no longer authenticates.
+    pub expires_at_ms: Option<i64>,
+    /// Last successful authentication, recorded at most once a minute.
+    pub last_used_at_ms: Option<i64>,
+    /// Who created it (`admin:<name>`, `user:<id>`, `key:<id>`, `local`), when known.
+    pub created_by: Option<String>,
 }
 
 impl Credential {
+    /// Not revoked and not expired at `now_ms`.
+    pub fn is_live(&self, now_ms: i64) -> bool {
+        self.revoked_at_ms.is_none() && self.expires_at_ms.is_none_or(|at| now_ms < at)
+    }
+
     pub fn has_scope(&self, scope: ApiScope) -> bool {
         match &self.kind {
             CredentialKind::ApiKey { scopes } => scopes.contains(&scope),

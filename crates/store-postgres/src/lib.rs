@@ -16,6 +16,7 @@
 
 mod compliance;
 mod conn;
+mod identity;
 mod migrate;
 mod policies;
 mod principals;

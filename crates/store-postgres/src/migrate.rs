@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "users_by_lower_email",
         include_str!("../migrations/0008_users_by_lower_email.sql"),
     ),
+    (9, "identity", include_str!("../migrations/0009_identity.sql")),
 ];
 
 /// Key of the transaction-scoped advisory lock that serialises migrators (ASCII "stewmigr"),

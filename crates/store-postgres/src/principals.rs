@@ -8,9 +8,10 @@ use tokio_postgres::Row;
 use crate::conn::map_err;
 use crate::migrate::now_ms;
 
-const WORKSPACE_COLS: &str = "id, name, is_default, analytics_emails, created_at_ms";
-const USER_COLS: &str = "id, workspace_id, email, name, account_id, kind, principal_key, created_at_ms";
-const CRED_COLS: &str = "id, workspace_id, name, kind, user_id, scopes, prefix, created_at_ms, revoked_at_ms";
+const WORKSPACE_COLS: &str = "id, name, is_default, analytics_emails, created_at_ms, default_role";
+pub(crate) const USER_COLS: &str =
+    "id, workspace_id, email, name, account_id, kind, principal_key, created_at_ms, user_name, external_id, active, deleted_at_ms";
+pub(crate) const CRED_COLS: &str = "id, workspace_id, name, kind, user_id, scopes, prefix, created_at_ms, revoked_at_ms, expires_at_ms, last_used_at_ms, created_by";
 
 fn workspace(r: &Row) -> Workspace {
     Workspace {
@@ -19,10 +20,11 @@ fn workspace(r: &Row) -> Workspace {
         is_default: r.get::<_, i64>(2) != 0,
         analytics_emails: r.get::<_, i64>(3) != 0,
         created_at_ms: r.get(4),
+        default_role: r.get(5),
     }
 }
 
-fn user(r: &Row) -> User {
+pub(crate) fn user(r: &Row) -> User {
     let kind: &str = r.get(5);
     User {
         id: r.get(0),
@@ -33,10 +35,14 @@ fn user(r: &Row) -> User {
         kind: UserKind::parse(kind).unwrap_or(UserKind::Person),
         principal_key: r.get(6),
         created_at_ms: r.get(7),
+        user_name: r.get(8),
+        external_id: r.get(9),
+        active: r.get::<_, i64>(10) != 0,
+        deleted_at_ms: r.get(11),
     }
 }
 
-fn credential(r: &Row) -> Credential {
+pub(crate) fn credential(r: &Row) -> Credential {
     let kind: &str = r.get(3);
     let user_id: Option<String> = r.get(4);
     let scopes: &str = r.get(5);
@@ -57,6 +63,9 @@ fn credential(r: &Row) -> Credential {
         prefix: r.get(6),
         created_at_ms: r.get(7),
         revoked_at_ms: r.get(8),
+        expires_at_ms: r.get(9),
+        last_used_at_ms: r.get(10),
+        created_by: r.get(11),
     }
 }
 
@@ -192,8 +201,9 @@ pub async fn create_credential(c: &impl GenericClient, new: &NewCredential) -> S
         ),
     };
     let sql = format!(
-        "INSERT INTO credentials (id, workspace_id, name, kind, user_id, scopes, prefix, secret_hash, created_at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        "INSERT INTO credentials (id, workspace_id, name, kind, user_id, scopes, prefix, secret_hash, created_at_ms,
+                                  expires_at_ms, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          RETURNING {CRED_COLS}"
     );
     let row = c
@@ -209,6 +219,8 @@ pub async fn create_credential(c: &impl GenericClient, new: &NewCredential) -> S
                 &new.prefix,
                 &new.secret_hash,
                 &now_ms(),
+                &new.expires_at_ms,
+                &new.created_by,
             ],
         )
         .await

@@ -172,6 +172,8 @@ async fn failures_map_to_store_errors() {
         kind: steward_model::CredentialKind::WorkspaceIngest,
         prefix: "stw_wt_abcd".to_owned(),
         secret_hash: "d".repeat(64),
+        expires_at_ms: None,
+        created_by: None,
     };
     store.create_credential(&cred("one")).await.expect("first");
     let err = store

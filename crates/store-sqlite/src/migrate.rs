@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "users_by_lower_email",
         include_str!("../migrations/0008_users_by_lower_email.sql"),
     ),
+    (9, "identity", include_str!("../migrations/0009_identity.sql")),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {

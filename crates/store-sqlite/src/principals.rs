@@ -7,9 +7,10 @@ use steward_store::{ids, NewCredential, NewUser, StoreError, StoreResult};
 use crate::conn::map_err;
 use crate::migrate::now_ms;
 
-const WORKSPACE_COLS: &str = "id, name, is_default, analytics_emails, created_at_ms";
-const USER_COLS: &str = "id, workspace_id, email, name, account_id, kind, principal_key, created_at_ms";
-const CRED_COLS: &str = "id, workspace_id, name, kind, user_id, scopes, prefix, created_at_ms, revoked_at_ms";
+const WORKSPACE_COLS: &str = "id, name, is_default, analytics_emails, created_at_ms, default_role";
+pub(crate) const USER_COLS: &str =
+    "id, workspace_id, email, name, account_id, kind, principal_key, created_at_ms, user_name, external_id, active, deleted_at_ms";
+pub(crate) const CRED_COLS: &str = "id, workspace_id, name, kind, user_id, scopes, prefix, created_at_ms, revoked_at_ms, expires_at_ms, last_used_at_ms, created_by";
 
 fn workspace(r: &Row<'_>) -> rusqlite::Result<Workspace> {
     Ok(Workspace {
@@ -18,10 +19,11 @@ fn workspace(r: &Row<'_>) -> rusqlite::Result<Workspace> {
         is_default: r.get::<_, i64>(2)? != 0,
         analytics_emails: r.get::<_, i64>(3)? != 0,
         created_at_ms: r.get(4)?,
+        default_role: r.get(5)?,
     })
 }
 
-fn user(r: &Row<'_>) -> rusqlite::Result<User> {
+pub(crate) fn user(r: &Row<'_>) -> rusqlite::Result<User> {
     let kind: String = r.get(5)?;
     Ok(User {
         id: r.get(0)?,
@@ -32,10 +34,14 @@ fn user(r: &Row<'_>) -> rusqlite::Result<User> {
         kind: UserKind::parse(&kind).unwrap_or(UserKind::Person),
         principal_key: r.get(6)?,
         created_at_ms: r.get(7)?,
+        user_name: r.get(8)?,
+        external_id: r.get(9)?,
+        active: r.get::<_, i64>(10)? != 0,
+        deleted_at_ms: r.get(11)?,
     })
 }
 
-fn credential(r: &Row<'_>) -> rusqlite::Result<Credential> {
+pub(crate) fn credential(r: &Row<'_>) -> rusqlite::Result<Credential> {
     let kind: String = r.get(3)?;
     let user_id: Option<String> = r.get(4)?;
     let scopes: String = r.get(5)?;
@@ -56,6 +62,9 @@ fn credential(r: &Row<'_>) -> rusqlite::Result<Credential> {
         prefix: r.get(6)?,
         created_at_ms: r.get(7)?,
         revoked_at_ms: r.get(8)?,
+        expires_at_ms: r.get(9)?,
+        last_used_at_ms: r.get(10)?,
+        created_by: r.get(11)?,
     })
 }
 
@@ -177,9 +186,22 @@ pub fn create_credential(c: &mut Connection, new: &NewCredential) -> StoreResult
     };
     let id = ids::credential_id();
     c.execute(
-        "INSERT INTO credentials (id, workspace_id, name, kind, user_id, scopes, prefix, secret_hash, created_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![id, new.workspace_id, new.name, kind, user_id, scopes, new.prefix, new.secret_hash, now_ms()],
+        "INSERT INTO credentials (id, workspace_id, name, kind, user_id, scopes, prefix, secret_hash, created_at_ms,
+                                  expires_at_ms, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            id,
+            new.workspace_id,
+            new.name,
+            kind,
+            user_id,
+            scopes,
+            new.prefix,
+            new.secret_hash,
+            now_ms(),
+            new.expires_at_ms,
+            new.created_by
+        ],
     )
     .map_err(map_err)?;
     c.query_row(

@@ -232,6 +232,8 @@ pub async fn credentials_are_found_by_hash_only(fixture: Fixture) {
         },
         prefix: "stw_ak_abcd".to_owned(),
         secret_hash: "a".repeat(64),
+        expires_at_ms: None,
+        created_by: None,
     };
     let token = NewCredential {
         workspace_id: ws.clone(),
@@ -239,6 +241,8 @@ pub async fn credentials_are_found_by_hash_only(fixture: Fixture) {
         kind: CredentialKind::UserIngest { user_id: uid.clone() },
         prefix: "stw_it_abcd".to_owned(),
         secret_hash: "b".repeat(64),
+        expires_at_ms: None,
+        created_by: None,
     };
     let k = store.create_credential(&key).await.expect("key");
     let t = store.create_credential(&token).await.expect("token");

@@ -7,6 +7,7 @@
 pub mod assemble;
 mod compliance;
 mod error;
+mod identity;
 pub mod ids;
 mod policies;
 mod query;
@@ -25,6 +26,9 @@ pub use compliance::{
     SealCommit, TurnSpan,
 };
 pub use error::{StoreError, StoreResult};
+pub use identity::{
+    IdentityStore, LocalAdmin, OidcPending, RoleAssignment, RoleRow, RoleSubject, SessionRow, SessionStore,
+};
 pub use policies::{
     AssignmentRule, Group, GroupSource, NewPolicy, PolicyAssignment, PolicyRevision, PolicyRow,
     PolicySyncReport,
@@ -58,6 +62,9 @@ pub struct NewCredential {
     pub kind: CredentialKind,
     pub prefix: String,
     pub secret_hash: String,
+    pub expires_at_ms: Option<i64>,
+    /// Who created it, for listings and the audit trail (`admin:<name>`, `user:<id>`, ...).
+    pub created_by: Option<String>,
 }
 
 /// What a batch insert did. `inserted + duplicates` equals the batch length.
@@ -75,7 +82,7 @@ pub struct InsertOutcome {
 /// * Rollups used by `usage_rows` are updated in the same transaction as the events.
 /// * Workspaces are isolated: no query returns another workspace's data.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: IdentityStore + SessionStore + Send + Sync + 'static {
     /// Short backend name for logs and `/healthz` (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
 
