@@ -6,10 +6,12 @@
 pub mod analytics;
 pub mod compliance;
 pub mod demo;
+pub mod identity;
 pub mod policies;
 pub mod principals;
 
 pub use analytics::{AnalyticsConfig, AnalyticsError, RawUsageParams, UsagePage, UsageService};
 pub use compliance::{ComplianceConfig, ComplianceError, ComplianceService};
+pub use identity::{IdentityError, IdentityService};
 pub use policies::{PolicyError, PolicyService};
 pub use principals::{IssuedSecret, Principals, PrincipalsError};

@@ -22,6 +22,12 @@ pub enum Actor {
         credential_id: String,
         name: Option<String>,
     },
+    /// A person signed in through the browser (SSO or demo mode).
+    User { user_id: String, email: Option<String> },
+    /// A local break-glass administrator signed in with a password.
+    Admin { admin_id: String, username: String },
+    /// The identity provider, through SCIM with an API key of scope `scim`.
+    Scim { credential_id: String },
 }
 
 impl Actor {
@@ -47,6 +53,12 @@ impl Actor {
                 Some(n) => format!("API key {credential_id} ({n})"),
                 None => format!("API key {credential_id}"),
             },
+            Actor::User { user_id, email } => match email {
+                Some(e) => format!("{e} ({user_id})"),
+                None => user_id.clone(),
+            },
+            Actor::Admin { username, .. } => format!("local admin {username}"),
+            Actor::Scim { credential_id } => format!("SCIM client {credential_id}"),
         }
     }
 }

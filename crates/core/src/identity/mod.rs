@@ -1,0 +1,80 @@
+//! Identity and access: who may do what (`access`), roles and effective permissions (`roles`),
+//! people, keys and tokens as seen by admins.
+//!
+//! The model is in docs/identity.md. Every HTTP route authorizes through [`access::authorize`]
+//! (driven by the route table in `api::access`); admin commands call it as
+//! [`access::Caller::Operator`].
+
+pub mod access;
+pub mod roles;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use steward_model::{Permission, Workspace};
+use steward_store::{Store, StoreError};
+
+use crate::compliance::audit;
+pub use access::{authorize, Caller, Denied, Grant};
+pub use roles::{EffectivePermissions, HeldRole, RoleSource, RoleView, SubjectRef};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("no role named `{0}` in this workspace (see `steward roles list`)")]
+    UnknownRole(String),
+    #[error("no user with email `{0}` in this workspace")]
+    UnknownUser(String),
+    #[error("no group named `{0}` in this workspace")]
+    UnknownGroup(String),
+    #[error("no workspace `{0}`")]
+    UnknownWorkspace(String),
+    #[error("`{0}` is a built-in role: it cannot be changed or deleted (create a custom role instead)")]
+    BuiltinRole(String),
+    #[error("invalid role name `{0}`: use 1-64 lowercase letters, digits, `_`, `-` or `.`, starting with a letter")]
+    InvalidRoleName(String),
+    #[error("unknown permission `{0}` (known: {known})", known = Permission::ALL.map(|p| p.as_str()).join(", "))]
+    UnknownPermission(String),
+    #[error("role `{0}` is the workspace default role: choose another default first")]
+    RoleIsDefault(String),
+    #[error("this needs the `{0}` permission")]
+    Forbidden(Permission),
+    #[error("you cannot grant `{0}`, which you do not hold yourself")]
+    Escalation(Permission),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Roles, assignments and effective permissions over the store.
+#[derive(Clone)]
+pub struct IdentityService {
+    store: Arc<dyn Store>,
+}
+
+impl IdentityService {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        IdentityService { store }
+    }
+
+    async fn workspace(&self, workspace_id: &str) -> Result<Workspace, IdentityError> {
+        self.store
+            .get_workspace(workspace_id)
+            .await?
+            .ok_or_else(|| IdentityError::UnknownWorkspace(workspace_id.to_owned()))
+    }
+
+    /// Queues an `AUDIT_LOG` record of a change made under `grant`.
+    async fn audit(
+        &self,
+        grant: &Grant,
+        action: &str,
+        old: Option<Value>,
+        new: Option<Value>,
+    ) -> Result<(), IdentityError> {
+        let record = audit::record(grant.workspace_id(), &grant.actor(), action, old, new, now_ms());
+        Ok(self.store.append_audit_record(record).await?)
+    }
+}
