@@ -123,6 +123,20 @@ impl IdentityStore for PostgresStore {
         self.opt(&sql, &[&workspace_id, &user_id], user).await
     }
 
+    async fn set_user_active(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+        active: bool,
+        at_ms: i64,
+    ) -> StoreResult<Option<User>> {
+        let sql = format!(
+            "UPDATE users SET active = $3, updated_at_ms = $4 WHERE workspace_id = $1 AND id = $2
+             RETURNING {USER_COLS}"
+        );
+        self.opt(&sql, &[&workspace_id, &user_id, &(active as i64), &at_ms], user).await
+    }
+
     async fn list_roles(&self, workspace_id: &str) -> StoreResult<Vec<RoleRow>> {
         let sql = format!("SELECT {ROLE_COLS} FROM roles WHERE workspace_id = $1 ORDER BY name");
         self.rows(&sql, &[&workspace_id], role).await

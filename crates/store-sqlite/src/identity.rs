@@ -197,6 +197,29 @@ impl IdentityStore for SqliteStore {
         .await
     }
 
+    async fn set_user_active(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+        active: bool,
+        at_ms: i64,
+    ) -> StoreResult<Option<User>> {
+        let (ws, id) = (workspace_id.to_owned(), user_id.to_owned());
+        self.write(move |c| {
+            c.query_row(
+                &format!(
+                    "UPDATE users SET active = ?3, updated_at_ms = ?4 WHERE workspace_id = ?1 AND id = ?2
+                     RETURNING {USER_COLS}"
+                ),
+                params![ws, id, active as i64, at_ms],
+                user,
+            )
+            .optional()
+            .map_err(map_err)
+        })
+        .await
+    }
+
     async fn list_roles(&self, workspace_id: &str) -> StoreResult<Vec<RoleRow>> {
         let ws = workspace_id.to_owned();
         self.read(move |c| {

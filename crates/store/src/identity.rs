@@ -103,6 +103,16 @@ pub struct OidcPending {
 pub trait IdentityStore: Send + Sync {
     async fn get_user(&self, workspace_id: &str, user_id: &str) -> StoreResult<Option<User>>;
 
+    /// Sets `active` (SCIM `active`, `steward users deactivate`); returns the user after, or
+    /// `None` when there is no such user.
+    async fn set_user_active(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+        active: bool,
+        at_ms: i64,
+    ) -> StoreResult<Option<User>>;
+
     /// Custom roles of a workspace, by name.
     async fn list_roles(&self, workspace_id: &str) -> StoreResult<Vec<RoleRow>>;
     async fn get_role(&self, workspace_id: &str, name: &str) -> StoreResult<Option<RoleRow>>;

@@ -78,3 +78,71 @@ impl IdentityService {
         Ok(self.store.append_audit_record(record).await?)
     }
 }
+
+/// What deactivating a user revoked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Deactivation {
+    pub credentials_revoked: usize,
+    pub sessions_revoked: u64,
+}
+
+impl IdentityService {
+    /// Activates or deactivates a user (`users.manage`). Deactivation revokes the user's
+    /// ingest tokens and browser sessions at once; reactivation restores neither.
+    pub async fn set_user_active(
+        &self,
+        grant: &Grant,
+        email: &str,
+        active: bool,
+    ) -> Result<(steward_model::User, Deactivation), IdentityError> {
+        if !grant
+            .caller()
+            .permissions_in(grant.workspace_id())
+            .contains(Permission::UsersManage)
+        {
+            return Err(IdentityError::Forbidden(Permission::UsersManage));
+        }
+        let user = self
+            .store
+            .find_user_by_email(grant.workspace_id(), email)
+            .await?
+            .filter(|u| u.deleted_at_ms.is_none())
+            .ok_or_else(|| IdentityError::UnknownUser(email.to_owned()))?;
+        self.apply_user_active(&grant.actor(), &user, active).await
+    }
+
+    /// The one place a user's `active` changes (admin command, API, SCIM): the change, the
+    /// revocations it implies, and their audit records.
+    pub(crate) async fn apply_user_active(
+        &self,
+        actor: &audit::Actor,
+        user: &steward_model::User,
+        active: bool,
+    ) -> Result<(steward_model::User, Deactivation), IdentityError> {
+        let ws = &user.workspace_id;
+        let now = now_ms();
+        let after = self
+            .store
+            .set_user_active(ws, &user.id, active, now)
+            .await?
+            .ok_or_else(|| IdentityError::UnknownUser(user.id.clone()))?;
+        let mut done = Deactivation::default();
+        if !active {
+            let revoked = self.store.revoke_user_credentials(ws, &user.id, now).await?;
+            done.credentials_revoked = revoked.len();
+            done.sessions_revoked = self.store.revoke_user_sessions(ws, &user.id, now).await?;
+            for c in revoked {
+                let v = |at: Option<i64>| serde_json::json!({"id": c.id, "name": c.name, "kind": c.kind, "prefix": c.prefix, "revoked_at_ms": at});
+                let record = audit::record(ws, actor, "ingest_token.revoked", Some(v(None)), Some(v(Some(now))), now);
+                self.store.append_audit_record(record).await?;
+            }
+        }
+        if user.active != active {
+            let v = |u: &steward_model::User| serde_json::json!({"id": u.id, "email": u.email, "active": u.active});
+            let action = if active { "user.activated" } else { "user.deactivated" };
+            let record = audit::record(ws, actor, action, Some(v(user)), Some(v(&after)), now);
+            self.store.append_audit_record(record).await?;
+        }
+        Ok((after, done))
+    }
+}
