@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use steward_core::{ComplianceService, PolicyService, Principals, UsageService};
+use steward_core::{ComplianceService, IdentityService, PolicyService, Principals, UsageService};
 use steward_ingest::pipeline::Ingestor;
 use steward_store::Store;
 
@@ -21,6 +21,8 @@ pub struct AppState {
     pub principals: Principals,
     pub compliance: ComplianceService,
     pub policies: PolicyService,
+    /// Roles, effective permissions, users' activation.
+    pub identity: IdentityService,
     /// Steward as the ChatGPT backend of Codex CLIs (managed-configuration bundles).
     pub chatgpt: crate::chatgpt_backend::SharedChatgptBackend,
     pub metrics: Option<PrometheusHandle>,

@@ -104,6 +104,7 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
         principals,
         compliance,
         policies: PolicyService::new(store.clone()),
+        identity: steward_core::IdentityService::new(store.clone()),
         chatgpt,
         metrics,
         limits: ApiLimits {
