@@ -2,23 +2,20 @@
 //! Codex Analytics API (`../shared/spec/wire-formats.md` §1).
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use steward_core::RawUsageParams;
-use steward_model::ApiScope;
 
-use crate::auth::authorize;
+use crate::access::Authorized;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::wire::{usage_row, Page};
 
 pub async fn usage(
     State(state): State<AppState>,
+    _grant: Authorized,
     Path(workspace_id): Path<String>,
-    headers: HeaderMap,
     Query(params): Query<RawUsageParams>,
 ) -> Result<Json<Page>, ApiError> {
-    authorize(&state, &headers, &workspace_id, ApiScope::AnalyticsRead).await?;
     let now = crate::otlp::now_ms() / 1000;
     let page = state.usage.usage(&workspace_id, &params, now).await?;
     let data = page

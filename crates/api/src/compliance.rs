@@ -5,16 +5,15 @@
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::TryStreamExt as _;
 use serde::Serialize;
 use serde_json::Value;
 use steward_core::compliance::{format_time, Download, FileListParams};
-use steward_model::ApiScope;
 
-use crate::auth::authorize;
+use crate::access::Authorized;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -38,11 +37,10 @@ struct FileEntry {
 
 pub async fn list_logs(
     State(state): State<AppState>,
+    _grant: Authorized,
     Path(workspace_id): Path<String>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Json<FileList>, ApiError> {
-    authorize(&state, &headers, &workspace_id, ApiScope::ComplianceRead).await?;
     // Parsed by hand: `event_type` may repeat (`event_type=A&event_type=B`, as XSOAR sends).
     let mut params = FileListParams::default();
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
@@ -75,10 +73,9 @@ pub async fn list_logs(
 
 pub async fn download_log(
     State(state): State<AppState>,
+    _grant: Authorized,
     Path((workspace_id, file_id)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, &workspace_id, ApiScope::ComplianceRead).await?;
     let (file, download) = state.compliance.download(&workspace_id, &file_id).await?;
     match download {
         Download::Redirect(url) => {

@@ -5,14 +5,11 @@
 //! deletion itself is an `AUDIT_LOG` record naming the key. 409 under a legal hold.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use serde::Serialize;
-use steward_core::compliance::audit::Actor;
 use steward_core::compliance::ErasureOutcome;
-use steward_model::ApiScope;
 
-use crate::auth::authorize;
+use crate::access::Authorized;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -27,14 +24,10 @@ pub struct DeletionResponse {
 
 pub async fn delete_codex_task(
     State(state): State<AppState>,
+    Authorized(grant): Authorized,
     Path((workspace_id, task_id)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Result<Json<DeletionResponse>, ApiError> {
-    let key = authorize(&state, &headers, &workspace_id, ApiScope::ComplianceDelete).await?;
-    let actor = Actor::ApiKey {
-        credential_id: key.id,
-        name: Some(key.name).filter(|n| !n.is_empty()),
-    };
+    let actor = grant.actor();
     let outcome = state
         .compliance
         .erase_thread(&workspace_id, &task_id, &actor)

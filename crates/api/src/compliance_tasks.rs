@@ -7,15 +7,13 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
 use steward_core::compliance::tasks::{environment_label, EnvironmentListParams, TaskListParams};
-use steward_model::ApiScope;
 use steward_store::{CodexEnvironment, CodexThread};
 
-use crate::auth::authorize;
+use crate::access::Authorized;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -128,11 +126,10 @@ fn query_pairs(query: Option<String>) -> BTreeMap<String, String> {
 
 pub async fn list_tasks(
     State(state): State<AppState>,
+    _grant: Authorized,
     Path(workspace_id): Path<String>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Json<TaskList>, ApiError> {
-    authorize(&state, &headers, &workspace_id, ApiScope::ComplianceRead).await?;
     let mut q = query_pairs(query);
     let params = TaskListParams {
         cursor: q.remove("cursor"),
@@ -149,21 +146,19 @@ pub async fn list_tasks(
 
 pub async fn get_task(
     State(state): State<AppState>,
+    _grant: Authorized,
     Path((workspace_id, task_id)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Result<Json<Task>, ApiError> {
-    authorize(&state, &headers, &workspace_id, ApiScope::ComplianceRead).await?;
     let t = state.compliance.codex_task(&workspace_id, &task_id).await?;
     Ok(Json(task(t)))
 }
 
 pub async fn list_environments(
     State(state): State<AppState>,
+    _grant: Authorized,
     Path(workspace_id): Path<String>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Json<EnvironmentList>, ApiError> {
-    authorize(&state, &headers, &workspace_id, ApiScope::ComplianceRead).await?;
     let mut q = query_pairs(query);
     let params = EnvironmentListParams {
         after: q.remove("after"),
@@ -183,10 +178,9 @@ pub async fn list_environments(
 
 pub async fn get_environment(
     State(state): State<AppState>,
+    _grant: Authorized,
     Path((workspace_id, environment_id)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Result<Json<Environment>, ApiError> {
-    authorize(&state, &headers, &workspace_id, ApiScope::ComplianceRead).await?;
     let e = state
         .compliance
         .codex_environment(&workspace_id, &environment_id)

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use steward_compliance::chain::ChainError;
 use steward_core::analytics::FieldProblem;
 use steward_core::policies::DocumentDiagnostics;
-use steward_core::{AnalyticsError, ComplianceError, PolicyError, PrincipalsError};
+use steward_core::{AnalyticsError, ComplianceError, IdentityError, PolicyError, PrincipalsError};
 use steward_ingest::IngestError;
 use steward_store::StoreError;
 
@@ -95,6 +95,31 @@ impl From<PolicyError> for ApiError {
             PolicyError::NotFound(m) => ApiError::NotFound(m),
             PolicyError::Conflict(m) => ApiError::Conflict(m),
             PolicyError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<IdentityError> for ApiError {
+    fn from(err: IdentityError) -> Self {
+        match err {
+            IdentityError::UnknownRole(_)
+            | IdentityError::UnknownUser(_)
+            | IdentityError::UnknownGroup(_)
+            | IdentityError::UnknownWorkspace(_)
+            | IdentityError::UnknownCredential(_) => ApiError::NotFound(err.to_string()),
+            IdentityError::BuiltinRole(_) | IdentityError::RoleIsDefault(_) => ApiError::Conflict(err.to_string()),
+            IdentityError::InvalidRoleName(_) | IdentityError::UnknownPermission(_) | IdentityError::BadRequest(_) => {
+                ApiError::BadRequest(err.to_string())
+            }
+            IdentityError::Forbidden(_) => ApiError::Forbidden {
+                code: "permission_denied",
+                message: err.to_string(),
+            },
+            IdentityError::Escalation(_) => ApiError::Forbidden {
+                code: "escalation_denied",
+                message: err.to_string(),
+            },
+            IdentityError::Store(e) => e.into(),
         }
     }
 }

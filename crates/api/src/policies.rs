@@ -5,45 +5,15 @@
 //! column, code, key path, message).
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use steward_core::compliance::audit::Actor;
 use steward_core::policies::{DocumentDiagnostics, PolicyDocuments, PolicyView, RevisionDiff};
-use steward_model::{ApiScope, Credential};
 use steward_store::{PolicyRevision, PolicyRow};
 
-use crate::auth::{authorize, authorize_any};
+use crate::access::Authorized;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// A key that may read policies: `policies.read`, or `policies.manage` which implies it.
-pub async fn authorize_read(
-    state: &AppState,
-    headers: &HeaderMap,
-    workspace_id: &str,
-) -> Result<Credential, ApiError> {
-    authorize_any(
-        state,
-        headers,
-        workspace_id,
-        &[ApiScope::PoliciesRead, ApiScope::PoliciesManage],
-    )
-    .await
-}
-
-/// A key with `policies.manage`, and the audit actor it acts as.
-pub async fn authorize_manage(
-    state: &AppState,
-    headers: &HeaderMap,
-    workspace_id: &str,
-) -> Result<Actor, ApiError> {
-    let key = authorize(state, headers, workspace_id, ApiScope::PoliciesManage).await?;
-    Ok(Actor::ApiKey {
-        credential_id: key.id,
-        name: Some(key.name).filter(|n| !n.is_empty()),
-    })
-}
 
 #[derive(Serialize)]
 pub struct PolicySummary {
@@ -83,10 +53,9 @@ impl<T> List<T> {
 
 pub async fn list(
     State(state): State<AppState>,
+    _grant: Authorized,
     Path(workspace_id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<List<PolicySummary>>, ApiError> {
-    authorize_read(&state, &headers, &workspace_id).await?;
     let data = state.policies.list(&workspace_id).await?;
     Ok(Json(List::new(data.into_iter().map(Into::into).collect())))
 }
@@ -107,11 +76,11 @@ pub struct CreateBody {
 
 pub async fn create(
     State(state): State<AppState>,
+    Authorized(grant): Authorized,
     Path(workspace_id): Path<String>,
-    headers: HeaderMap,
     body: Result<Json<CreateBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<PolicyView>), ApiError> {
-    let actor = authorize_manage(&state, &headers, &workspace_id).await?;
+    let actor = grant.actor();
     let Json(b) = body.map_err(json_error)?;
     let docs = PolicyDocuments {
         requirements_toml: b.requirements_toml,
@@ -137,11 +106,10 @@ pub struct ValidateResponse {
 
 pub async fn validate(
     State(state): State<AppState>,
-    Path(workspace_id): Path<String>,
-    headers: HeaderMap,
+    _grant: Authorized,
+    Path(_workspace_id): Path<String>,
     body: Result<Json<PolicyDocuments>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<ValidateResponse>, ApiError> {
-    authorize_read(&state, &headers, &workspace_id).await?;
     let Json(docs) = body.map_err(json_error)?;
     let diagnostics = state.policies.validate(&docs);
     Ok(Json(ValidateResponse {
@@ -159,11 +127,10 @@ pub struct ShowQuery {
 
 pub async fn show(
     State(state): State<AppState>,
+    _grant: Authorized,
     Path((workspace_id, name)): Path<(String, String)>,
     query: Result<Query<ShowQuery>, axum::extract::rejection::QueryRejection>,
-    headers: HeaderMap,
 ) -> Result<Json<PolicyView>, ApiError> {
-    authorize_read(&state, &headers, &workspace_id).await?;
     let Query(q) = query.map_err(crate::policy_assignment::query_error)?;
     Ok(Json(state.policies.show(&workspace_id, &name, q.revision).await?))
 }
@@ -184,11 +151,11 @@ pub struct UpdateBody {
 
 pub async fn update(
     State(state): State<AppState>,
+    Authorized(grant): Authorized,
     Path((workspace_id, name)): Path<(String, String)>,
-    headers: HeaderMap,
     body: Result<Json<UpdateBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<PolicyView>, ApiError> {
-    let actor = authorize_manage(&state, &headers, &workspace_id).await?;
+    let actor = grant.actor();
     let Json(b) = body.map_err(json_error)?;
     let docs = PolicyDocuments {
         requirements_toml: b.requirements_toml,
@@ -211,10 +178,10 @@ pub async fn update(
 
 pub async fn delete(
     State(state): State<AppState>,
+    Authorized(grant): Authorized,
     Path((workspace_id, name)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let actor = authorize_manage(&state, &headers, &workspace_id).await?;
+    let actor = grant.actor();
     state.policies.delete(&workspace_id, &name, &actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -246,10 +213,9 @@ impl From<PolicyRevision> for RevisionView {
 
 pub async fn revisions(
     State(state): State<AppState>,
+    _grant: Authorized,
     Path((workspace_id, name)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Result<Json<List<RevisionView>>, ApiError> {
-    authorize_read(&state, &headers, &workspace_id).await?;
     let data = state.policies.revisions(&workspace_id, &name).await?;
     Ok(Json(List::new(data.into_iter().map(Into::into).collect())))
 }
@@ -263,11 +229,10 @@ pub struct DiffQuery {
 
 pub async fn diff(
     State(state): State<AppState>,
+    _grant: Authorized,
     Path((workspace_id, name)): Path<(String, String)>,
     query: Result<Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
-    headers: HeaderMap,
 ) -> Result<Json<RevisionDiff>, ApiError> {
-    authorize_read(&state, &headers, &workspace_id).await?;
     let Query(q) = query.map_err(crate::policy_assignment::query_error)?;
     let Some(from) = q.from else {
         return Err(ApiError::BadRequest(

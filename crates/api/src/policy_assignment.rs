@@ -4,15 +4,16 @@
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use steward_core::policies::{
     AssignmentInput, AssignmentOutcome, AssignmentView, GroupView, Lookup, LookupSubject, SyncStatus,
 };
 
+use crate::access::Authorized;
 use crate::error::ApiError;
-use crate::policies::{authorize_manage, authorize_read, json_error, List};
+use crate::policies::{json_error, List};
 use crate::state::AppState;
 
 pub fn query_error(e: QueryRejection) -> ApiError {
@@ -21,10 +22,9 @@ pub fn query_error(e: QueryRejection) -> ApiError {
 
 pub async fn get_assignment(
     State(state): State<AppState>,
+    _grant: Authorized,
     Path(workspace_id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<AssignmentView>, ApiError> {
-    authorize_read(&state, &headers, &workspace_id).await?;
     Ok(Json(state.policies.assignment(&workspace_id).await?))
 }
 
@@ -38,12 +38,12 @@ pub struct DryRun {
 
 pub async fn put_assignment(
     State(state): State<AppState>,
+    Authorized(grant): Authorized,
     Path(workspace_id): Path<String>,
     query: Result<Query<DryRun>, QueryRejection>,
-    headers: HeaderMap,
     body: Result<Json<AssignmentInput>, JsonRejection>,
 ) -> Result<Json<AssignmentOutcome>, ApiError> {
-    let actor = authorize_manage(&state, &headers, &workspace_id).await?;
+    let actor = grant.actor();
     let Query(q) = query.map_err(query_error)?;
     let Json(input) = body.map_err(json_error)?;
     Ok(Json(
@@ -63,11 +63,10 @@ pub struct LookupQuery {
 
 pub async fn lookup(
     State(state): State<AppState>,
+    _grant: Authorized,
     Path(workspace_id): Path<String>,
     query: Result<Query<LookupQuery>, QueryRejection>,
-    headers: HeaderMap,
 ) -> Result<Json<Lookup>, ApiError> {
-    authorize_read(&state, &headers, &workspace_id).await?;
     let Query(q) = query.map_err(query_error)?;
     let subject = match (q.email, q.group) {
         (Some(e), None) => LookupSubject::Email(e),
@@ -83,19 +82,17 @@ pub async fn lookup(
 
 pub async fn status(
     State(state): State<AppState>,
+    _grant: Authorized,
     Path(workspace_id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<SyncStatus>, ApiError> {
-    authorize_read(&state, &headers, &workspace_id).await?;
     Ok(Json(state.policies.sync_status(&workspace_id).await?))
 }
 
 pub async fn list_groups(
     State(state): State<AppState>,
+    _grant: Authorized,
     Path(workspace_id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<List<GroupView>>, ApiError> {
-    authorize_read(&state, &headers, &workspace_id).await?;
     Ok(Json(List::new(state.policies.list_groups(&workspace_id).await?)))
 }
 
@@ -107,11 +104,11 @@ pub struct CreateGroup {
 
 pub async fn create_group(
     State(state): State<AppState>,
+    Authorized(grant): Authorized,
     Path(workspace_id): Path<String>,
-    headers: HeaderMap,
     body: Result<Json<CreateGroup>, JsonRejection>,
 ) -> Result<(StatusCode, Json<GroupView>), ApiError> {
-    let actor = authorize_manage(&state, &headers, &workspace_id).await?;
+    let actor = grant.actor();
     let Json(b) = body.map_err(json_error)?;
     let view = state
         .policies
@@ -122,20 +119,19 @@ pub async fn create_group(
 
 pub async fn delete_group(
     State(state): State<AppState>,
+    Authorized(grant): Authorized,
     Path((workspace_id, name)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let actor = authorize_manage(&state, &headers, &workspace_id).await?;
+    let actor = grant.actor();
     state.policies.delete_group(&workspace_id, &name, &actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn members(
     State(state): State<AppState>,
+    _grant: Authorized,
     Path((workspace_id, name)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Result<Json<List<String>>, ApiError> {
-    authorize_read(&state, &headers, &workspace_id).await?;
     Ok(Json(List::new(
         state.policies.group_members(&workspace_id, &name).await?,
     )))
@@ -154,10 +150,10 @@ async fn set_member(
     workspace_id: String,
     group: String,
     email: String,
-    headers: HeaderMap,
+    grant: steward_core::identity::Grant,
     member: bool,
 ) -> Result<Json<MembershipChange>, ApiError> {
-    let actor = authorize_manage(&state, &headers, &workspace_id).await?;
+    let actor = grant.actor();
     let changed = state
         .policies
         .set_membership(&workspace_id, &group, &email, member, &actor)
@@ -172,16 +168,16 @@ async fn set_member(
 
 pub async fn add_member(
     State(state): State<AppState>,
+    Authorized(grant): Authorized,
     Path((workspace_id, group, email)): Path<(String, String, String)>,
-    headers: HeaderMap,
 ) -> Result<Json<MembershipChange>, ApiError> {
-    set_member(state, workspace_id, group, email, headers, true).await
+    set_member(state, workspace_id, group, email, grant, true).await
 }
 
 pub async fn remove_member(
     State(state): State<AppState>,
+    Authorized(grant): Authorized,
     Path((workspace_id, group, email)): Path<(String, String, String)>,
-    headers: HeaderMap,
 ) -> Result<Json<MembershipChange>, ApiError> {
-    set_member(state, workspace_id, group, email, headers, false).await
+    set_member(state, workspace_id, group, email, grant, false).await
 }

@@ -14,4 +14,4 @@ pub use analytics::{AnalyticsConfig, AnalyticsError, RawUsageParams, UsagePage, 
 pub use compliance::{ComplianceConfig, ComplianceError, ComplianceService};
 pub use identity::{IdentityError, IdentityService};
 pub use policies::{PolicyError, PolicyService};
-pub use principals::{IssuedSecret, Principals, PrincipalsError};
+pub use principals::{IssueOptions, IssuedSecret, Principals, PrincipalsError};

@@ -34,6 +34,19 @@ pub struct IssuedSecret {
     pub secret: String,
 }
 
+/// Optional properties of a new credential.
+#[derive(Debug, Clone, Default)]
+pub struct IssueOptions {
+    /// After this instant the credential stops authenticating.
+    pub expires_at_ms: Option<i64>,
+    /// Who created it (`Caller::label`).
+    pub created_by: Option<String>,
+}
+
+/// How often a credential's `last_used_at_ms` is written at most (it is a write per request
+/// otherwise).
+const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+
 pub const INGEST_TOKEN_PREFIX: &str = "stw_it_";
 pub const API_KEY_PREFIX: &str = "stw_ak_";
 
@@ -133,6 +146,19 @@ impl Principals {
         kind: CredentialKind,
         prefix: &str,
     ) -> Result<IssuedSecret, PrincipalsError> {
+        self.issue_with(workspace_id, name, kind, prefix, &IssueOptions::default())
+            .await
+    }
+
+    /// Issues a credential with an expiry and its creator recorded.
+    pub async fn issue_with(
+        &self,
+        workspace_id: &str,
+        name: &str,
+        kind: CredentialKind,
+        prefix: &str,
+        options: &IssueOptions,
+    ) -> Result<IssuedSecret, PrincipalsError> {
         let secret = new_secret(prefix);
         let new = NewCredential {
             workspace_id: workspace_id.to_owned(),
@@ -140,8 +166,8 @@ impl Principals {
             kind,
             prefix: secret.chars().take(prefix.len() + 4).collect(),
             secret_hash: hash_secret(&secret),
-            expires_at_ms: None,
-            created_by: None,
+            expires_at_ms: options.expires_at_ms,
+            created_by: options.created_by.clone(),
         };
         let credential = self.store.create_credential(&new).await?;
         let action = match credential.kind {
@@ -152,6 +178,7 @@ impl Principals {
         let described = json!({
             "id": credential.id, "name": credential.name, "kind": credential.kind,
             "prefix": credential.prefix, "created_at_ms": credential.created_at_ms,
+            "expires_at_ms": credential.expires_at_ms, "created_by": credential.created_by,
         });
         self.audit(workspace_id, action, None, Some(described)).await?;
         Ok(IssuedSecret { credential, secret })
@@ -258,6 +285,28 @@ impl Principals {
         let hash = hash_secret(presented);
         // Looking up by the SHA-256 of the presented secret means any timing difference in the
         // index search is about hash prefixes, which reveal nothing about any stored secret.
-        Ok(self.store.find_credential_by_hash(&hash).await?)
+        let Some(credential) = self.store.find_credential_by_hash(&hash).await? else {
+            return Ok(None);
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        if !credential.is_live(now) {
+            return Ok(None);
+        }
+        if credential
+            .last_used_at_ms
+            .is_none_or(|at| now - at >= LAST_USED_RESOLUTION_MS)
+        {
+            // Off the request's path: a failed bookkeeping write must not fail the request.
+            let (store, id) = (self.store.clone(), credential.id.clone());
+            tokio::spawn(async move {
+                if let Err(e) = store.touch_credential(&id, now).await {
+                    tracing::warn!(error = %e, credential = %id, "cannot record a credential's last use");
+                }
+            });
+        }
+        Ok(Some(credential))
     }
 }

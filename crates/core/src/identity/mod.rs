@@ -6,6 +6,7 @@
 //! [`access::Caller::Operator`].
 
 pub mod access;
+pub mod keys;
 pub mod roles;
 
 use std::sync::Arc;
@@ -40,6 +41,10 @@ pub enum IdentityError {
     Forbidden(Permission),
     #[error("you cannot grant `{0}`, which you do not hold yourself")]
     Escalation(Permission),
+    #[error("no live credential with id `{0}` in this workspace")]
+    UnknownCredential(String),
+    #[error("{0}")]
+    BadRequest(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
