@@ -33,7 +33,8 @@ pub enum Access {
     /// An ingest token (or key with `ingest`), checked by the handler, which answers in its
     /// protocol's format (OTLP `google.rpc.Status`, the agent's JSON).
     IngestToken,
-    /// An API key with scope `scim`, checked by the SCIM module (SCIM error bodies).
+    /// An API key with scope `scim`, checked here through `scim::authenticate_scim` (SCIM
+    /// error bodies); handlers receive the `ScimClient`.
     Scim,
     /// A ChatGPT access token (Codex CLIs signed in with ChatGPT), checked by `chatgpt_token`.
     ChatgptToken,
@@ -61,7 +62,11 @@ impl AccessRules {
 
     fn get(&self, method: &Method, path: &str) -> Option<Access> {
         // HEAD is served by GET handlers.
-        let method = if method == Method::HEAD { &Method::GET } else { method };
+        let method = if method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
         self.0.get(&(method.clone(), path)).copied()
     }
 }
@@ -112,14 +117,19 @@ pub async fn enforce(
         return next.run(request).await;
     };
     let Some(access) = rules.get(request.method(), path.as_str()) else {
-        // Unreachable while the router is built from the table; fail closed if it is not.
-        return ApiError::Internal(format!(
-            "route {} {} has no access rule",
-            request.method(),
-            path.as_str()
-        ))
-        .into_response();
+        // A path of the table with a method it does not list (OPTIONS on a catch-all): refused
+        // before any handler, as nothing grants it.
+        return axum::http::StatusCode::METHOD_NOT_ALLOWED.into_response();
     };
+    if access == Access::Scim {
+        return match crate::scim::authenticate_scim(&state, request.headers()).await {
+            Ok(client) => {
+                request.extensions_mut().insert(client);
+                next.run(request).await
+            }
+            Err(e) => crate::scim::scim_error_response(e),
+        };
+    }
     if !access.checked_by_layer() {
         return next.run(request).await;
     }
@@ -132,11 +142,14 @@ pub async fn enforce(
             request.extensions_mut().insert(SignedIn(caller));
         }
         Access::Workspace(permissions) => {
-            let workspace_id = params
-                .as_ref()
-                .and_then(|p| p.iter().find(|(k, _)| *k == "workspace_id").map(|(_, v)| v.to_owned()));
+            let workspace_id = params.as_ref().and_then(|p| {
+                p.iter()
+                    .find(|(k, _)| *k == "workspace_id")
+                    .map(|(_, v)| v.to_owned())
+            });
             let Some(workspace_id) = workspace_id else {
-                return ApiError::Internal(format!("route {} has no {{workspace_id}}", path.as_str())).into_response();
+                return ApiError::Internal(format!("route {} has no {{workspace_id}}", path.as_str()))
+                    .into_response();
             };
             match grant(&caller, &workspace_id, permissions) {
                 Ok(g) => {

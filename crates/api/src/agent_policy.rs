@@ -27,6 +27,23 @@ pub struct Caller {
 }
 
 /// The user an ingest token acts for.
+/// The agent's ingest token, checked before anything in the request is looked at: an API
+/// key is refused whatever the body says.
+async fn agent_credential(state: &AppState, headers: &HeaderMap) -> Result<Credential, ApiError> {
+    let key = authenticate(state, headers).await?;
+    if matches!(key.kind, CredentialKind::ApiKey { .. }) {
+        return Err(wrong_credential());
+    }
+    Ok(key)
+}
+
+fn wrong_credential() -> ApiError {
+    ApiError::Forbidden {
+        code: "wrong_credential",
+        message: "use an ingest token (`steward tokens create --user EMAIL`), not an API key".into(),
+    }
+}
+
 async fn user_of(
     state: &AppState,
     key: &Credential,
@@ -48,10 +65,7 @@ async fn user_of(
         (CredentialKind::WorkspaceIngest, None) => Err(ApiError::BadRequest(
             "email: a workspace token must name the machine's user with `?email=`".into(),
         )),
-        (CredentialKind::ApiKey { .. }, _) => Err(ApiError::Forbidden {
-            code: "wrong_credential",
-            message: "use an ingest token (`steward tokens create --user EMAIL`), not an API key".into(),
-        }),
+        (CredentialKind::ApiKey { .. }, _) => Err(wrong_credential()),
     }
 }
 
@@ -77,7 +91,7 @@ pub async fn get_policy(
     query: Result<Query<Caller>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let key = authenticate(&state, &headers).await?;
+    let key = agent_credential(&state, &headers).await?;
     let Query(caller) = query.map_err(query_error)?;
     let (user_id, _) = user_of(&state, &key, caller.email.as_deref()).await?;
     let effective = state
@@ -125,7 +139,7 @@ pub async fn report(
     headers: HeaderMap,
     body: Result<Json<Report>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let key = authenticate(&state, &headers).await?;
+    let key = agent_credential(&state, &headers).await?;
     let Json(r) = body.map_err(json_error)?;
     let (user_id, _) = user_of(&state, &key, r.email.as_deref()).await?;
     if r.sha256.len() != 64 || !r.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {

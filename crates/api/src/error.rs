@@ -107,10 +107,12 @@ impl From<IdentityError> for ApiError {
             | IdentityError::UnknownGroup(_)
             | IdentityError::UnknownWorkspace(_)
             | IdentityError::UnknownCredential(_) => ApiError::NotFound(err.to_string()),
-            IdentityError::BuiltinRole(_) | IdentityError::RoleIsDefault(_) => ApiError::Conflict(err.to_string()),
-            IdentityError::InvalidRoleName(_) | IdentityError::UnknownPermission(_) | IdentityError::BadRequest(_) => {
-                ApiError::BadRequest(err.to_string())
+            IdentityError::BuiltinRole(_) | IdentityError::RoleIsDefault(_) => {
+                ApiError::Conflict(err.to_string())
             }
+            IdentityError::InvalidRoleName(_)
+            | IdentityError::UnknownPermission(_)
+            | IdentityError::BadRequest(_) => ApiError::BadRequest(err.to_string()),
             IdentityError::Forbidden(_) => ApiError::Forbidden {
                 code: "permission_denied",
                 message: err.to_string(),

@@ -27,10 +27,30 @@ pub fn table() -> Vec<Route> {
     };
     vec![
         r(Method::GET, "/v1/me", SignedInAccess, get(me)),
-        r(Method::GET, "/v1/workspaces/{workspace_id}/roles", Workspace(&[UsersRead]), get(list_roles)),
-        r(Method::PUT, "/v1/workspaces/{workspace_id}/roles/{role}", Workspace(&[WorkspaceAdmin]), put(put_role)),
-        r(Method::DELETE, "/v1/workspaces/{workspace_id}/roles/{role}", Workspace(&[WorkspaceAdmin]), delete(delete_role)),
-        r(Method::GET, "/v1/workspaces/{workspace_id}/role_assignments", Workspace(&[UsersRead]), get(list_assignments)),
+        r(
+            Method::GET,
+            "/v1/workspaces/{workspace_id}/roles",
+            Workspace(&[UsersRead]),
+            get(list_roles),
+        ),
+        r(
+            Method::PUT,
+            "/v1/workspaces/{workspace_id}/roles/{role}",
+            Workspace(&[WorkspaceAdmin]),
+            put(put_role),
+        ),
+        r(
+            Method::DELETE,
+            "/v1/workspaces/{workspace_id}/roles/{role}",
+            Workspace(&[WorkspaceAdmin]),
+            delete(delete_role),
+        ),
+        r(
+            Method::GET,
+            "/v1/workspaces/{workspace_id}/role_assignments",
+            Workspace(&[UsersRead]),
+            get(list_assignments),
+        ),
         r(
             Method::PUT,
             "/v1/workspaces/{workspace_id}/roles/{role}/{kind}/{subject}",
@@ -43,26 +63,70 @@ pub fn table() -> Vec<Route> {
             Workspace(&[UsersManage]),
             delete(unassign),
         ),
-        r(Method::PUT, "/v1/workspaces/{workspace_id}/default_role", Workspace(&[WorkspaceAdmin]), put(set_default_role)),
-        r(Method::GET, "/v1/workspaces/{workspace_id}/users", Workspace(&[UsersRead]), get(list_users)),
+        r(
+            Method::PUT,
+            "/v1/workspaces/{workspace_id}/default_role",
+            Workspace(&[WorkspaceAdmin]),
+            put(set_default_role),
+        ),
+        r(
+            Method::GET,
+            "/v1/workspaces/{workspace_id}/users",
+            Workspace(&[UsersRead]),
+            get(list_users),
+        ),
         r(
             Method::GET,
             "/v1/workspaces/{workspace_id}/users/{email}/permissions",
             Workspace(&[UsersRead]),
             get(user_permissions),
         ),
-        r(Method::POST, "/v1/workspaces/{workspace_id}/users/{email}/deactivate", Workspace(&[UsersManage]), post(deactivate)),
-        r(Method::POST, "/v1/workspaces/{workspace_id}/users/{email}/activate", Workspace(&[UsersManage]), post(activate)),
-        r(Method::GET, "/v1/workspaces/{workspace_id}/keys", Workspace(&[KeysManage]), get(list_keys)),
-        r(Method::POST, "/v1/workspaces/{workspace_id}/keys", Workspace(&[KeysManage]), post(create_key)),
-        r(Method::POST, "/v1/workspaces/{workspace_id}/tokens", Workspace(&[KeysManage]), post(create_token)),
-        r(Method::DELETE, "/v1/workspaces/{workspace_id}/keys/{id}", Workspace(&[KeysManage]), delete(revoke_key)),
+        r(
+            Method::POST,
+            "/v1/workspaces/{workspace_id}/users/{email}/deactivate",
+            Workspace(&[UsersManage]),
+            post(deactivate),
+        ),
+        r(
+            Method::POST,
+            "/v1/workspaces/{workspace_id}/users/{email}/activate",
+            Workspace(&[UsersManage]),
+            post(activate),
+        ),
+        r(
+            Method::GET,
+            "/v1/workspaces/{workspace_id}/keys",
+            Workspace(&[KeysManage]),
+            get(list_keys),
+        ),
+        r(
+            Method::POST,
+            "/v1/workspaces/{workspace_id}/keys",
+            Workspace(&[KeysManage]),
+            post(create_key),
+        ),
+        r(
+            Method::POST,
+            "/v1/workspaces/{workspace_id}/tokens",
+            Workspace(&[KeysManage]),
+            post(create_token),
+        ),
+        r(
+            Method::DELETE,
+            "/v1/workspaces/{workspace_id}/keys/{id}",
+            Workspace(&[KeysManage]),
+            delete(revoke_key),
+        ),
     ]
 }
 
 /// Who am I: the caller, their workspace and permissions (and the CSRF token for sessions).
-async fn me(State(state): State<AppState>, SignedIn(caller): SignedIn) -> Result<Json<Value>, ApiError> {
-    let body = match &caller {
+async fn me(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let mut body = match &caller {
         Caller::Key(key) => json!({
             "kind": "api_key", "id": key.id, "name": key.name, "workspace_id": key.workspace_id,
             "permissions": caller.permissions_in(&key.workspace_id).to_names(),
@@ -84,6 +148,10 @@ async fn me(State(state): State<AppState>, SignedIn(caller): SignedIn) -> Result
         }),
         Caller::Operator(_) => json!({"kind": "operator"}),
     };
+    // A browser app reads the token here and sends it as X-CSRF-Token on unsafe requests.
+    if matches!(caller, Caller::Person { .. } | Caller::Admin { .. }) {
+        body["csrf_token"] = json!(crate::session::csrf_token_of(&headers));
+    }
     Ok(Json(body))
 }
 
@@ -330,7 +398,12 @@ async fn create_token(
     let Json(body) = body.map_err(json_error)?;
     let secret = state
         .identity
-        .issue_ingest_token(&grant, body.user.as_deref(), body.name.as_deref(), body.expires_at_ms)
+        .issue_ingest_token(
+            &grant,
+            body.user.as_deref(),
+            body.name.as_deref(),
+            body.expires_at_ms,
+        )
         .await?;
     Ok(issued(secret))
 }

@@ -21,6 +21,7 @@ mod otlp;
 mod policies;
 mod policy_assignment;
 mod routes;
+pub mod scim;
 mod session;
 mod sso;
 mod state;
@@ -35,6 +36,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use sso::SignIn;
 pub use state::{ApiLimits, AppState};
 pub use telemetry::install_metrics_recorder;
 
@@ -42,13 +44,13 @@ pub use telemetry::install_metrics_recorder;
 /// [`access::enforce`] before the handler runs.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.limits.max_body_bytes;
-    let table = routes::table();
-    let rules = Arc::new(access::AccessRules::new(
-        table.iter().map(|r| (r.method.clone(), r.path, r.access)),
-    ));
+    let rules = Arc::new(access::AccessRules::new(routes::rules()));
     let mut router = Router::new();
-    for route in table {
+    for route in routes::table() {
         router = router.route(route.path, route.handler);
+    }
+    for mount in routes::mounts() {
+        router = router.route(mount.path, mount.handler);
     }
     router
         // One byte more than allowed reaches the handler, which answers 413 in OTLP's format.
@@ -63,10 +65,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Every route's method, path and access rule (for the authorization matrix test).
 pub fn route_rules() -> Vec<(axum::http::Method, &'static str, access::Access)> {
-    routes::table()
-        .into_iter()
-        .map(|r| (r.method, r.path, r.access))
-        .collect()
+    routes::rules()
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.

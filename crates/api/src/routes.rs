@@ -9,8 +9,8 @@ use steward_model::Permission::{self, *};
 use crate::access::Access::{self, *};
 use crate::state::AppState;
 use crate::{
-    agent_policy, analytics, chatgpt_backend as cb, compliance, compliance_delete, compliance_tasks, health, otlp,
-    policies, policy_assignment as pa,
+    agent_policy, analytics, chatgpt_backend as cb, compliance, compliance_delete, compliance_tasks, health,
+    otlp, policies, policy_assignment as pa,
 };
 
 /// One route: method, axum path pattern, who may call it, and its handler.
@@ -19,6 +19,31 @@ pub struct Route {
     pub path: &'static str,
     pub access: Access,
     pub handler: MethodRouter<AppState>,
+}
+
+/// A path whose one handler answers several methods itself (SCIM: its own 405 bodies).
+pub struct Mount {
+    pub path: &'static str,
+    pub methods: &'static [Method],
+    pub access: Access,
+    pub handler: MethodRouter<AppState>,
+}
+
+/// Every route with its methods and rule, mounts included: what the access layer enforces.
+pub fn rules() -> Vec<(Method, &'static str, Access)> {
+    let mut rules: Vec<_> = table()
+        .into_iter()
+        .map(|r| (r.method, r.path, r.access))
+        .collect();
+    for m in mounts() {
+        rules.extend(m.methods.iter().map(|method| (method.clone(), m.path, m.access)));
+    }
+    rules
+}
+
+/// The mounted paths: SCIM 2.0 (`/scim/v2/...`, docs/scim.md).
+pub fn mounts() -> Vec<Mount> {
+    crate::scim::mounts()
 }
 
 const POLICIES_READ: &[Permission] = &[PoliciesRead];
@@ -65,7 +90,12 @@ pub fn table() -> Vec<Route> {
             Workspace(COMPLIANCE_READ),
             get(compliance::download_log),
         ),
-        r(M::GET, "/v1/compliance/public_key", Public, get(compliance::public_key)),
+        r(
+            M::GET,
+            "/v1/compliance/public_key",
+            Public,
+            get(compliance::public_key),
+        ),
         r(
             M::GET,
             "/v1/compliance/workspaces/{workspace_id}/codex_tasks",
@@ -97,18 +127,48 @@ pub fn table() -> Vec<Route> {
             get(compliance_tasks::get_environment),
         ),
         // Managed policies (docs/policies.md).
-        r(M::GET, "/v1/agent/policy", IngestToken, get(agent_policy::get_policy)),
-        r(M::POST, "/v1/agent/policy/report", IngestToken, post(agent_policy::report)),
-        r(M::GET, "/v1/workspaces/{workspace_id}/policies", Workspace(POLICIES_READ), get(policies::list)),
-        r(M::POST, "/v1/workspaces/{workspace_id}/policies", Workspace(POLICIES_MANAGE), post(policies::create)),
+        r(
+            M::GET,
+            "/v1/agent/policy",
+            IngestToken,
+            get(agent_policy::get_policy),
+        ),
+        r(
+            M::POST,
+            "/v1/agent/policy/report",
+            IngestToken,
+            post(agent_policy::report),
+        ),
+        r(
+            M::GET,
+            "/v1/workspaces/{workspace_id}/policies",
+            Workspace(POLICIES_READ),
+            get(policies::list),
+        ),
+        r(
+            M::POST,
+            "/v1/workspaces/{workspace_id}/policies",
+            Workspace(POLICIES_MANAGE),
+            post(policies::create),
+        ),
         r(
             M::POST,
             "/v1/workspaces/{workspace_id}/policies/validate",
             Workspace(POLICIES_READ),
             post(policies::validate),
         ),
-        r(M::GET, "/v1/workspaces/{workspace_id}/policies/{name}", Workspace(POLICIES_READ), get(policies::show)),
-        r(M::PUT, "/v1/workspaces/{workspace_id}/policies/{name}", Workspace(POLICIES_MANAGE), put(policies::update)),
+        r(
+            M::GET,
+            "/v1/workspaces/{workspace_id}/policies/{name}",
+            Workspace(POLICIES_READ),
+            get(policies::show),
+        ),
+        r(
+            M::PUT,
+            "/v1/workspaces/{workspace_id}/policies/{name}",
+            Workspace(POLICIES_MANAGE),
+            put(policies::update),
+        ),
         r(
             M::DELETE,
             "/v1/workspaces/{workspace_id}/policies/{name}",
@@ -121,7 +181,12 @@ pub fn table() -> Vec<Route> {
             Workspace(POLICIES_READ),
             get(policies::revisions),
         ),
-        r(M::GET, "/v1/workspaces/{workspace_id}/policies/{name}/diff", Workspace(POLICIES_READ), get(policies::diff)),
+        r(
+            M::GET,
+            "/v1/workspaces/{workspace_id}/policies/{name}/diff",
+            Workspace(POLICIES_READ),
+            get(policies::diff),
+        ),
         r(
             M::GET,
             "/v1/workspaces/{workspace_id}/policy_assignment",
@@ -134,10 +199,30 @@ pub fn table() -> Vec<Route> {
             Workspace(POLICIES_MANAGE),
             put(pa::put_assignment),
         ),
-        r(M::GET, "/v1/workspaces/{workspace_id}/policy_lookup", Workspace(POLICIES_READ), get(pa::lookup)),
-        r(M::GET, "/v1/workspaces/{workspace_id}/policy_status", Workspace(POLICIES_READ), get(pa::status)),
-        r(M::GET, "/v1/workspaces/{workspace_id}/groups", Workspace(GROUPS_READ), get(pa::list_groups)),
-        r(M::POST, "/v1/workspaces/{workspace_id}/groups", Workspace(GROUPS_MANAGE), post(pa::create_group)),
+        r(
+            M::GET,
+            "/v1/workspaces/{workspace_id}/policy_lookup",
+            Workspace(POLICIES_READ),
+            get(pa::lookup),
+        ),
+        r(
+            M::GET,
+            "/v1/workspaces/{workspace_id}/policy_status",
+            Workspace(POLICIES_READ),
+            get(pa::status),
+        ),
+        r(
+            M::GET,
+            "/v1/workspaces/{workspace_id}/groups",
+            Workspace(GROUPS_READ),
+            get(pa::list_groups),
+        ),
+        r(
+            M::POST,
+            "/v1/workspaces/{workspace_id}/groups",
+            Workspace(GROUPS_MANAGE),
+            post(pa::create_group),
+        ),
         r(
             M::DELETE,
             "/v1/workspaces/{workspace_id}/groups/{name}",
@@ -165,16 +250,38 @@ pub fn table() -> Vec<Route> {
         // Steward as a Codex CLI's ChatGPT backend, in both path styles (`/api/codex/...` for a
         // plain base URL, `/backend-api/wham/...` for one that ends in `/backend-api`).
         r(M::GET, "/api/codex/config/bundle", ChatgptToken, get(cb::bundle)),
-        r(M::GET, "/backend-api/wham/config/bundle", ChatgptToken, get(cb::bundle)),
-        r(M::GET, "/api/codex/config/requirements", ChatgptToken, get(cb::requirements)),
-        r(M::GET, "/backend-api/wham/config/requirements", ChatgptToken, get(cb::requirements)),
-        r(M::POST, "/codex/analytics-events/events", ChatgptToken, post(cb::harmless)),
+        r(
+            M::GET,
+            "/backend-api/wham/config/bundle",
+            ChatgptToken,
+            get(cb::bundle),
+        ),
+        r(
+            M::GET,
+            "/api/codex/config/requirements",
+            ChatgptToken,
+            get(cb::requirements),
+        ),
+        r(
+            M::GET,
+            "/backend-api/wham/config/requirements",
+            ChatgptToken,
+            get(cb::requirements),
+        ),
+        // Answered `{}` to anyone: nothing is read or stored (issue 7 will ingest these).
+        r(
+            M::POST,
+            "/codex/analytics-events/events",
+            Public,
+            post(cb::harmless),
+        ),
     ];
-    // The CLI's other ChatGPT-backend calls get a harmless `{}` whatever the method.
+    // The CLI's other ChatGPT-backend calls (plugins, settings, MCP) get a harmless `{}`
+    // whatever the method, without reading or storing anything.
     for path in ["/api/codex/{*rest}", "/backend-api/{*rest}", "/ps/{*rest}"] {
         for method in [M::GET, M::POST, M::PUT, M::PATCH, M::DELETE] {
             let filter = routing::MethodFilter::try_from(method.clone()).expect("a standard method");
-            t.push(r(method, path, ChatgptToken, routing::on(filter, cb::harmless)));
+            t.push(r(method, path, Public, routing::on(filter, cb::harmless)));
         }
     }
     t.extend(crate::identity_routes::table());

@@ -25,6 +25,8 @@ pub struct AppState {
     pub identity: IdentityService,
     /// Steward as the ChatGPT backend of Codex CLIs (managed-configuration bundles).
     pub chatgpt: crate::chatgpt_backend::SharedChatgptBackend,
+    /// Signing people in: sessions, local admins, the OpenID provider (`crate::sso`).
+    pub sign_in: Arc<crate::sso::SignIn>,
     pub metrics: Option<PrometheusHandle>,
     pub limits: ApiLimits,
 }

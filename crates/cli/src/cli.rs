@@ -4,8 +4,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod admin_account;
+pub use admin_account::{AdminCommand, AdminPasswordArgs};
 mod agent;
 pub use agent::{AgentCommand, SyncArgs};
+mod identity;
+pub use identity::RolesCommand;
 mod policy;
 pub use policy::{DocumentArgs, GroupsCommand, PolicyCommand, RulesSource};
 
@@ -72,6 +76,10 @@ pub enum Command {
     /// People whose Codex usage Steward records.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Roles: what people may do (built-in owner roles, Codex admin, member; custom roles),
+    /// assigned to users and groups; `steward users permissions EMAIL` explains the result.
+    #[command(subcommand)]
+    Roles(RolesCommand),
     /// Ingest tokens: what Codex sends in `Authorization: Bearer ...` with its telemetry.
     #[command(subcommand)]
     Tokens(TokensCommand),
@@ -93,6 +101,10 @@ pub enum Command {
     /// server (`steward agent sync --help`).
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Local break-glass administrators: sign in with a password at /auth/sign-in and hold
+    /// every permission in every workspace (for first setup and identity-provider outages).
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -220,6 +232,8 @@ pub struct DemoArgs {
 pub enum WorkspacesCommand {
     /// List workspaces.
     List,
+    /// Create a workspace (its data, keys and people are separate from every other's).
+    Create { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,6 +248,13 @@ pub enum UsersCommand {
     },
     /// List users.
     List,
+    /// A user's effective permissions: each role they hold, where it comes from (assigned,
+    /// via a group, or the workspace default) and what it grants.
+    Permissions { email: String },
+    /// Deactivate a user: revokes their ingest tokens and browser sessions; they cannot sign in.
+    Deactivate { email: String },
+    /// Reactivate a user (revoked tokens stay revoked: issue new ones).
+    Activate { email: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -266,7 +287,7 @@ pub enum KeysCommand {
     /// Create an API key; the secret is printed once.
     ///
     /// Scopes: codex.enterprise.analytics.read, compliance.read, compliance.delete, policies.read,
-    /// policies.manage, ingest, admin.
+    /// policies.manage, ingest, admin, scim (for the identity provider's SCIM client).
     Create {
         /// Scope to grant (repeat for several).
         #[arg(long = "scope", value_name = "SCOPE", required = true)]
@@ -274,6 +295,9 @@ pub enum KeysCommand {
         /// A label for the key.
         #[arg(long)]
         name: Option<String>,
+        /// Expire the key after this long (`90d`, `12h`, `30m`); default: never.
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
     },
     /// List API keys (never their secrets).
     List,

@@ -23,7 +23,192 @@ pub struct Config {
     pub rate_card: RateCardSection,
     pub compliance: ComplianceSection,
     pub chatgpt_backend: ChatgptBackendSection,
+    pub sso: SsoSection,
     pub log: LogConfig,
+}
+
+/// Signing people in (docs/sso.md): an OpenID Connect provider (Okta, Entra ID, Keycloak, ...)
+/// for people, and the sessions of people and local admins (`steward admin create`). SSO is
+/// off while `issuer` is empty; local admins can sign in either way.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SsoSection {
+    /// The provider's issuer URL (discovery: `<issuer>/.well-known/openid-configuration`).
+    pub issuer: String,
+    pub client_id: String,
+    /// The client secret (or `client_secret_file`, or `STEWARD_SSO__CLIENT_SECRET`).
+    pub client_secret: String,
+    /// A file holding the client secret (trailing whitespace ignored).
+    pub client_secret_file: String,
+    /// The public URL of Steward's `/auth/callback`, registered with the provider.
+    pub redirect_url: String,
+    /// Space-separated scopes to ask for.
+    pub scopes: String,
+    /// The workspace people sign in to (empty: the default workspace).
+    pub workspace_id: String,
+    /// The ID-token claim holding the user's email.
+    pub email_claim: String,
+    /// Refuse ID tokens whose `email_verified` is not true (for `email_claim = "email"`).
+    pub require_email_verified: bool,
+    /// A session ends this many hours after sign-in.
+    pub session_hours: u64,
+    /// ... or after this many minutes without a request.
+    pub idle_minutes: u64,
+    /// `Secure` cookies: `"auto"` (when redirect_url is https), `true` or `false`.
+    pub cookie_secure: CookieSecure,
+}
+
+/// `cookie_secure`: `"auto"` or a boolean.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CookieSecure {
+    Flag(bool),
+    Mode(String),
+}
+
+impl Default for SsoSection {
+    fn default() -> Self {
+        SsoSection {
+            issuer: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            client_secret_file: String::new(),
+            redirect_url: String::new(),
+            scopes: "openid email profile".to_owned(),
+            workspace_id: String::new(),
+            email_claim: "email".to_owned(),
+            require_email_verified: true,
+            session_hours: 12,
+            idle_minutes: 120,
+            cookie_secure: CookieSecure::Mode("auto".to_owned()),
+        }
+    }
+}
+
+// Never print the client secret.
+impl std::fmt::Debug for SsoSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoSection")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redact_secret(&self.client_secret))
+            .field("client_secret_file", &self.client_secret_file)
+            .field("redirect_url", &self.redirect_url)
+            .field("scopes", &self.scopes)
+            .field("workspace_id", &self.workspace_id)
+            .field("email_claim", &self.email_claim)
+            .field("require_email_verified", &self.require_email_verified)
+            .field("session_hours", &self.session_hours)
+            .field("idle_minutes", &self.idle_minutes)
+            .field("cookie_secure", &self.cookie_secure)
+            .finish()
+    }
+}
+
+fn redact_secret(s: &str) -> String {
+    if s.is_empty() {
+        String::new()
+    } else {
+        "***".to_owned()
+    }
+}
+
+impl SsoSection {
+    /// Whether an identity provider is configured.
+    pub fn enabled(&self) -> bool {
+        !self.issuer.trim().is_empty()
+    }
+
+    pub fn session_config(&self) -> steward_core::identity::sessions::SessionConfig {
+        steward_core::identity::sessions::SessionConfig {
+            lifetime_ms: self.session_hours as i64 * 3_600_000,
+            idle_ms: self.idle_minutes as i64 * 60_000,
+        }
+    }
+
+    /// Whether session cookies get `Secure`.
+    pub fn cookie_secure(&self) -> bool {
+        match &self.cookie_secure {
+            CookieSecure::Flag(b) => *b,
+            CookieSecure::Mode(_) => self.redirect_url.trim().starts_with("https://"),
+        }
+    }
+
+    /// The OIDC settings for `steward serve`, the secret read from its file if need be; `None`
+    /// when SSO is off.
+    pub fn oidc_config(
+        &self,
+        default_workspace_id: &str,
+    ) -> Result<Option<steward_core::identity::oidc::OidcConfig>> {
+        if !self.enabled() {
+            return Ok(None);
+        }
+        let client_secret = match self.client_secret_file.trim() {
+            "" => self.client_secret.clone(),
+            file => std::fs::read_to_string(file)
+                .with_context(|| format!("sso.client_secret_file: cannot read {file}"))?
+                .trim_end()
+                .to_owned(),
+        };
+        let workspace_id = match self.workspace_id.trim() {
+            "" => default_workspace_id.to_owned(),
+            ws => ws.to_owned(),
+        };
+        Ok(Some(steward_core::identity::oidc::OidcConfig {
+            issuer: self.issuer.trim().to_owned(),
+            client_id: self.client_id.trim().to_owned(),
+            client_secret,
+            redirect_url: self.redirect_url.trim().to_owned(),
+            scopes: self.scopes.split_whitespace().map(str::to_owned).collect(),
+            workspace_id,
+            email_claim: self.email_claim.trim().to_owned(),
+            require_email_verified: self.require_email_verified,
+        }))
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.session_hours == 0 || self.session_hours > 24 * 30 {
+            bail!("sso.session_hours must be between 1 and 720");
+        }
+        if self.idle_minutes == 0 {
+            bail!("sso.idle_minutes must be at least 1");
+        }
+        if let CookieSecure::Mode(m) = &self.cookie_secure {
+            if m != "auto" {
+                bail!("sso.cookie_secure must be \"auto\", true or false, got `{m}`");
+            }
+        }
+        if !self.client_secret.is_empty() && !self.client_secret_file.trim().is_empty() {
+            bail!("sso: set client_secret or client_secret_file, not both");
+        }
+        if !self.enabled() {
+            return Ok(());
+        }
+        let url = |what: &str, v: &str| -> Result<()> {
+            if !(v.starts_with("https://") || v.starts_with("http://")) {
+                bail!("sso.{what} must be an http(s) URL, got `{v}`");
+            }
+            Ok(())
+        };
+        url("issuer", self.issuer.trim())?;
+        if self.client_id.trim().is_empty() {
+            bail!("sso.client_id is required when sso.issuer is set");
+        }
+        if self.redirect_url.trim().is_empty() {
+            bail!("sso.redirect_url is required when sso.issuer is set: the public URL of /auth/callback");
+        }
+        url("redirect_url", self.redirect_url.trim())?;
+        if !self.redirect_url.trim().ends_with("/auth/callback") {
+            bail!(
+                "sso.redirect_url must be the public URL of Steward's /auth/callback, got `{}`",
+                self.redirect_url
+            );
+        }
+        if self.email_claim.trim().is_empty() {
+            bail!("sso.email_claim must name an ID-token claim (e.g. \"email\")");
+        }
+        Ok(())
+    }
 }
 
 /// Steward as the ChatGPT backend of Codex CLIs whose `chatgpt_base_url` points at it: the
@@ -262,6 +447,7 @@ const SECTIONS: &[&str] = &[
     "rate_card",
     "compliance",
     "chatgpt_backend",
+    "sso",
     "log",
 ];
 
@@ -371,6 +557,7 @@ impl Config {
                 cb.jwks_url
             );
         }
+        self.sso.validate()?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format must be `text` or `json`, got `{}`", self.log.format);
         }
@@ -415,6 +602,7 @@ impl Config {
     pub fn to_redacted_toml(&self) -> Result<String> {
         let mut copy = self.clone();
         copy.storage.database_url = redact_url(&copy.storage.database_url);
+        copy.sso.client_secret = redact_secret(&copy.sso.client_secret);
         Ok(toml::to_string_pretty(&copy)?)
     }
 }
@@ -486,6 +674,52 @@ mod tests {
                 PathBuf::from("/tmp/from-flag"),
                 "flags beat env"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn sso_section_layers_validates_and_hides_the_secret() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "sso.toml",
+                "[sso]\nissuer = \"https://idp.example/\"\nclient_id = \"steward\"\nredirect_url = \"https://steward.example/auth/callback\"\n",
+            )?;
+            jail.set_env("STEWARD_SSO__CLIENT_SECRET", "s3cret-from-env");
+            let c = Config::load(Some(Path::new("sso.toml")), &FlagOverrides::default()).expect("loads");
+            assert!(c.sso.enabled());
+            assert!(c.sso.cookie_secure(), "auto: https redirect URL");
+            let oidc = c.sso.oidc_config("ws_default").expect("config").expect("enabled");
+            assert_eq!(oidc.client_secret, "s3cret-from-env");
+            assert_eq!(oidc.workspace_id, "ws_default");
+            assert_eq!(oidc.scopes, ["openid", "email", "profile"]);
+            assert_eq!(oidc.email_claim, "email");
+            assert!(!format!("{c:?}").contains("s3cret"), "Debug hides the secret");
+            assert!(!c.to_redacted_toml().expect("toml").contains("s3cret"));
+            assert_eq!(c.sso.session_config().lifetime_ms, 12 * 3_600_000);
+
+            jail.create_file("secret.txt", "from-file\n")?;
+            jail.create_file(
+                "sso2.toml",
+                "[sso]\nissuer = \"http://127.0.0.1:9/\"\nclient_id = \"s\"\nclient_secret_file = \"secret.txt\"\nredirect_url = \"http://127.0.0.1:8/auth/callback\"\ncookie_secure = true\n",
+            )?;
+            jail.set_env("STEWARD_SSO__CLIENT_SECRET", "");
+            let c = Config::load(Some(Path::new("sso2.toml")), &FlagOverrides::default()).expect("loads");
+            assert!(c.sso.cookie_secure(), "forced");
+            assert_eq!(
+                c.sso.oidc_config("ws").unwrap().unwrap().client_secret,
+                "from-file"
+            );
+
+            jail.create_file(
+                "bad.toml",
+                "[sso]\nissuer = \"https://idp.example\"\nclient_id = \"x\"\n",
+            )?;
+            let err = Config::load(Some(Path::new("bad.toml")), &FlagOverrides::default()).unwrap_err();
+            assert!(format!("{err:#}").contains("redirect_url"), "{err:#}");
+            jail.create_file("bad2.toml", "[sso]\ncookie_secure = \"sometimes\"\n")?;
+            let err = Config::load(Some(Path::new("bad2.toml")), &FlagOverrides::default()).unwrap_err();
+            assert!(format!("{err:#}").contains("cookie_secure"), "{err:#}");
             Ok(())
         });
     }

@@ -134,7 +134,8 @@ impl IdentityStore for PostgresStore {
             "UPDATE users SET active = $3, updated_at_ms = $4 WHERE workspace_id = $1 AND id = $2
              RETURNING {USER_COLS}"
         );
-        self.opt(&sql, &[&workspace_id, &user_id, &(active as i64), &at_ms], user).await
+        self.opt(&sql, &[&workspace_id, &user_id, &(active as i64), &at_ms], user)
+            .await
     }
 
     async fn list_roles(&self, workspace_id: &str) -> StoreResult<Vec<RoleRow>> {

@@ -21,6 +21,7 @@ mod migrate;
 mod policies;
 mod principals;
 mod retention;
+mod scim;
 mod tasks;
 mod usage;
 mod write;

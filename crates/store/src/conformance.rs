@@ -36,6 +36,14 @@ pub use tasks::*;
 mod policies;
 pub use policies::*;
 
+// Roles, sessions, local admins.
+mod identity;
+pub use identity::*;
+
+// SCIM provisioning.
+mod scim;
+pub use scim::*;
+
 /// Expands into one test per conformance check, each on a fresh store from `$factory`.
 #[macro_export]
 macro_rules! store_conformance_suite {
@@ -77,6 +85,14 @@ macro_rules! store_conformance_suite {
             policy_sync_reports_keep_the_newest_per_machine,
             concurrent_policy_writers_one_wins,
             deletions_and_assignments_do_not_interleave,
+            // Identity
+            roles_and_assignments_round_trip_per_workspace,
+            deactivation_revokes_the_users_credentials_and_sessions,
+            local_admins_and_oidc_states,
+            // SCIM provisioning
+            scim_users_are_created_adopted_and_unique,
+            scim_users_are_updated_and_deleted_keeping_the_row,
+            scim_groups_keep_members_per_workspace,
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

@@ -13,6 +13,7 @@ mod policies;
 mod query;
 mod retention;
 pub mod rollup;
+mod scim;
 mod tasks;
 
 #[cfg(feature = "testsuite")]
@@ -38,6 +39,10 @@ pub use query::{
     UsageTotals,
 };
 pub use retention::{ErasureUpdate, FileSubject, LegalHold, RetentionQuery, RetentionStage, SubjectKind};
+pub use scim::{
+    ScimGroup, ScimGroupLookup, ScimGroupWrite, ScimMembers, ScimStore, ScimUser, ScimUserCreated,
+    ScimUserLookup, ScimUserWrite,
+};
 pub use tasks::{
     environment_id, CodexEnvironment, CodexThread, EnvironmentCursor, EnvironmentDelta, EnvironmentQuery,
     EnvironmentUpsert, ThreadCursor, ThreadDelta, ThreadPlace, ThreadQuery, TraceCwds,
@@ -82,7 +87,7 @@ pub struct InsertOutcome {
 /// * Rollups used by `usage_rows` are updated in the same transaction as the events.
 /// * Workspaces are isolated: no query returns another workspace's data.
 #[async_trait]
-pub trait Store: IdentityStore + SessionStore + Send + Sync + 'static {
+pub trait Store: IdentityStore + SessionStore + ScimStore + Send + Sync + 'static {
     /// Short backend name for logs and `/healthz` (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
 

@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Result};
 use serde_json::json;
-use steward_core::{IssuedSecret, Principals};
-use steward_model::{ApiScope, Credential, CredentialKind, Workspace};
+use steward_core::identity::keys::CredentialView;
+use steward_core::identity::{authorize, Caller, Grant};
+use steward_core::{IdentityService, IssuedSecret, Principals};
+use steward_model::{ApiScope, Credential, CredentialKind, Permission, Workspace};
 use steward_store::Store;
 
 use crate::cli::{GlobalArgs, KeysCommand, TokensCommand, UsersCommand, WorkspacesCommand};
@@ -40,7 +42,40 @@ pub(super) async fn ctx(config: &Config, global: &GlobalArgs) -> Result<Ctx> {
     })
 }
 
-fn ms_to_rfc3339(ms: i64) -> String {
+impl Ctx {
+    /// Admin commands act as the operator (whoever can open the store holds everything), but
+    /// still through the one authorization check, so a grant names what each command does.
+    pub fn grant(&self, permission: Permission) -> Result<Grant> {
+        let operator = Caller::Operator(steward_core::compliance::audit::Actor::local_admin());
+        authorize(&operator, &self.workspace.id, permission).map_err(|d| anyhow!("not allowed: {d}"))
+    }
+
+    pub fn identity(&self) -> IdentityService {
+        IdentityService::new(self.store.clone())
+    }
+}
+
+/// `90d`, `12h`, `30m`, `45s` → milliseconds.
+pub(super) fn parse_duration_ms(text: &str) -> Result<i64> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: i64 = number
+        .parse()
+        .map_err(|_| anyhow!("--expires-in `{text}`: expected a number and a unit, like 90d, 12h or 30m"))?;
+    let unit_ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => bail!("--expires-in `{text}`: unknown unit `{unit}` (use s, m, h or d)"),
+    };
+    if n <= 0 {
+        bail!("--expires-in `{text}`: must be positive");
+    }
+    Ok(n.saturating_mul(unit_ms))
+}
+
+pub(super) fn ms_to_rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default()
@@ -66,6 +101,19 @@ pub async fn workspaces(config: &Config, global: &GlobalArgs, cmd: WorkspacesCom
                 })
                 .collect::<Vec<_>>();
             print_table(&["ID", "NAME", "DEFAULT", "CREATED"], &rows);
+            Ok(())
+        }
+        WorkspacesCommand::Create { name } => {
+            let name = name.trim();
+            if name.is_empty() {
+                bail!("a workspace needs a name");
+            }
+            let ws = c.store.create_workspace(name).await?;
+            if global.json {
+                return print_json(&ws);
+            }
+            println!("workspace {} ({})", ws.id, ws.name);
+            println!("next: steward keys create --workspace-id {} --scope admin", ws.id);
             Ok(())
         }
     }
@@ -99,13 +147,58 @@ pub async fn users(config: &Config, global: &GlobalArgs, cmd: UsersCommand) -> R
                         u.email.clone().unwrap_or_default(),
                         u.name.clone().unwrap_or_default(),
                         u.kind.as_str().to_owned(),
+                        if u.is_enabled() { "yes" } else { "no" }.to_owned(),
                     ]
                 })
                 .collect::<Vec<_>>();
-            print_table(&["ID", "EMAIL", "NAME", "KIND"], &rows);
+            print_table(&["ID", "EMAIL", "NAME", "KIND", "ACTIVE"], &rows);
             Ok(())
         }
+        UsersCommand::Permissions { email } => {
+            let user = c
+                .store
+                .find_user_by_email(&c.workspace.id, &email)
+                .await?
+                .filter(|u| u.deleted_at_ms.is_none())
+                .ok_or_else(|| anyhow!("no user with email `{email}` in this workspace"))?;
+            let effective = c.identity().effective_permissions(&user).await?;
+            if global.json {
+                return print_json(&effective);
+            }
+            println!("{}", effective.explanation);
+            let rows = effective
+                .granted_by
+                .iter()
+                .map(|(p, by)| vec![(*p).to_owned(), by.join("; ")])
+                .collect::<Vec<_>>();
+            if !rows.is_empty() {
+                print_table(&["PERMISSION", "GRANTED BY"], &rows);
+            }
+            Ok(())
+        }
+        UsersCommand::Deactivate { email } => set_active(&c, global, &email, false).await,
+        UsersCommand::Activate { email } => set_active(&c, global, &email, true).await,
     }
+}
+
+async fn set_active(c: &Ctx, global: &GlobalArgs, email: &str, active: bool) -> Result<()> {
+    let grant = c.grant(Permission::UsersManage)?;
+    let (user, done) = c.identity().set_user_active(&grant, email, active).await?;
+    if global.json {
+        return print_json(&json!({
+            "id": user.id, "email": user.email, "active": user.active,
+            "credentials_revoked": done.credentials_revoked, "sessions_revoked": done.sessions_revoked,
+        }));
+    }
+    if active {
+        println!("{email} is active again (issue new tokens: revoked ones stay revoked)");
+    } else {
+        println!(
+            "{email} deactivated: {} ingest token(s) and {} session(s) revoked",
+            done.credentials_revoked, done.sessions_revoked
+        );
+    }
+    Ok(())
 }
 
 fn credential_json(issued: &IssuedSecret, field: &str) -> serde_json::Value {
@@ -116,14 +209,17 @@ fn credential_json(issued: &IssuedSecret, field: &str) -> serde_json::Value {
         "kind": issued.credential.kind,
         "prefix": issued.credential.prefix,
         "created_at_ms": issued.credential.created_at_ms,
+        "expires_at_ms": issued.credential.expires_at_ms,
     });
     v[field] = json!(issued.secret);
     v
 }
 
 fn list_credentials(global: &GlobalArgs, creds: Vec<Credential>) -> Result<()> {
+    let now = chrono::Utc::now().timestamp_millis();
     if global.json {
-        return print_json(&creds);
+        let views: Vec<CredentialView> = creds.iter().map(|c| CredentialView::of(c, now)).collect();
+        return print_json(&views);
     }
     let rows = creds
         .iter()
@@ -135,21 +231,26 @@ fn list_credentials(global: &GlobalArgs, creds: Vec<Credential>) -> Result<()> {
                     scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
                 }
             };
-            let state = if c.revoked_at_ms.is_some() {
-                "revoked"
-            } else {
-                "active"
-            };
+            let view = CredentialView::of(c, now);
             vec![
                 c.id.clone(),
                 c.name.clone(),
                 format!("{}...", c.prefix),
                 detail,
-                state.to_owned(),
+                view.status.to_owned(),
+                c.expires_at_ms
+                    .map(ms_to_rfc3339)
+                    .unwrap_or_else(|| "never".to_owned()),
+                c.last_used_at_ms
+                    .map(ms_to_rfc3339)
+                    .unwrap_or_else(|| "never".to_owned()),
             ]
         })
         .collect::<Vec<_>>();
-    print_table(&["ID", "NAME", "PREFIX", "GRANTS", "STATE"], &rows);
+    print_table(
+        &["ID", "NAME", "PREFIX", "GRANTS", "STATE", "EXPIRES", "LAST USED"],
+        &rows,
+    );
     Ok(())
 }
 
@@ -225,7 +326,11 @@ async fn revoke(c: &Ctx, global: &GlobalArgs, id: &str, key: bool) -> Result<()>
 pub async fn keys(config: &Config, global: &GlobalArgs, cmd: KeysCommand) -> Result<()> {
     let c = ctx(config, global).await?;
     match cmd {
-        KeysCommand::Create { scopes, name } => {
+        KeysCommand::Create {
+            scopes,
+            name,
+            expires_in,
+        } => {
             let parsed = scopes
                 .iter()
                 .map(|s| {
@@ -239,9 +344,14 @@ pub async fn keys(config: &Config, global: &GlobalArgs, cmd: KeysCommand) -> Res
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
+            let expires_at_ms = expires_in
+                .as_deref()
+                .map(|d| parse_duration_ms(d).map(|ms| chrono::Utc::now().timestamp_millis() + ms))
+                .transpose()?;
+            let grant = c.grant(Permission::KeysManage)?;
             let issued = c
-                .principals
-                .create_api_key(&c.workspace.id, parsed, name.as_deref())
+                .identity()
+                .issue_api_key(&grant, parsed, name.as_deref(), expires_at_ms)
                 .await?;
             if global.json {
                 return print_json(&credential_json(&issued, "key"));

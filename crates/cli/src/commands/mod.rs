@@ -5,7 +5,9 @@ mod agent;
 mod compliance;
 mod compliance_admin;
 mod demo;
+mod local_admin;
 mod policy;
+mod roles;
 mod serve;
 
 use anyhow::Result;
@@ -20,12 +22,14 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Demo(args) => demo::run(&config, &global, args).await,
         Command::Workspaces(cmd) => admin::workspaces(&config, &global, cmd).await,
         Command::Users(cmd) => admin::users(&config, &global, cmd).await,
+        Command::Roles(cmd) => roles::run(&config, &global, cmd).await,
         Command::Tokens(cmd) => admin::tokens(&config, &global, cmd).await,
         Command::Keys(cmd) => admin::keys(&config, &global, cmd).await,
         Command::Compliance(cmd) => compliance::run(&config, &global, cmd).await,
         Command::Policy(cmd) => policy::run(&config, &global, cmd).await,
         Command::Groups(cmd) => policy::groups(&config, &global, cmd).await,
         Command::Agent(cmd) => agent::run(&global, cmd).await,
+        Command::Admin(cmd) => local_admin::run(&config, &global, cmd).await,
         Command::Config(ConfigCommand::Show) => {
             print!("{}", config.to_redacted_toml()?);
             Ok(())

@@ -92,6 +92,26 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
             workspace_id,
         })
     };
+    let sign_in = {
+        let sessions =
+            steward_core::identity::sessions::SessionService::new(store.clone(), config.sso.session_config());
+        let oidc = match config.sso.oidc_config(&workspace.id)? {
+            Some(oidc_config) => {
+                tracing::info!(issuer = %oidc_config.issuer, workspace = %oidc_config.workspace_id, redirect_url = %oidc_config.redirect_url, "SSO sign-in (OpenID Connect) at /auth/login");
+                Some(
+                    steward_core::identity::oidc::OidcService::new(oidc_config, sessions.clone())
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
+                )
+            }
+            None => None,
+        };
+        Arc::new(steward_api::SignIn {
+            sessions,
+            oidc,
+            default_workspace_id: workspace.id.clone(),
+            cookie_secure: config.sso.cookie_secure(),
+        })
+    };
     let state = AppState {
         store: store.clone(),
         ingestor,
@@ -106,6 +126,7 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
         policies: PolicyService::new(store.clone()),
         identity: steward_core::IdentityService::new(store.clone()),
         chatgpt,
+        sign_in,
         metrics,
         limits: ApiLimits {
             max_body_bytes: config.ingest.max_body_bytes,

@@ -175,7 +175,9 @@ mod tests {
 
     #[test]
     fn the_operator_may_do_anything_anywhere() {
-        let op = Caller::Operator(Actor::System { reason: "test".into() });
+        let op = Caller::Operator(Actor::System {
+            reason: "test".into(),
+        });
         for p in Permission::ALL {
             let grant = authorize(&op, "ws_x", p).expect("granted");
             assert_eq!(grant.workspace_id(), "ws_x");

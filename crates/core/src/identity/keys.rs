@@ -113,7 +113,9 @@ impl IdentityService {
     ) -> Result<IssuedSecret, IdentityError> {
         let principals = self.principals(grant)?;
         if scopes.is_empty() {
-            return Err(IdentityError::BadRequest("an API key needs at least one scope".to_owned()));
+            return Err(IdentityError::BadRequest(
+                "an API key needs at least one scope".to_owned(),
+            ));
         }
         no_escalation(grant, scopes_need(&scopes))?;
         check_expiry(expires_at_ms)?;

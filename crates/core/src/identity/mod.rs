@@ -7,7 +7,10 @@
 
 pub mod access;
 pub mod keys;
+pub mod oidc;
 pub mod roles;
+pub mod scim;
+pub mod sessions;
 
 use std::sync::Arc;
 
@@ -138,13 +141,24 @@ impl IdentityService {
             done.sessions_revoked = self.store.revoke_user_sessions(ws, &user.id, now).await?;
             for c in revoked {
                 let v = |at: Option<i64>| serde_json::json!({"id": c.id, "name": c.name, "kind": c.kind, "prefix": c.prefix, "revoked_at_ms": at});
-                let record = audit::record(ws, actor, "ingest_token.revoked", Some(v(None)), Some(v(Some(now))), now);
+                let record = audit::record(
+                    ws,
+                    actor,
+                    "ingest_token.revoked",
+                    Some(v(None)),
+                    Some(v(Some(now))),
+                    now,
+                );
                 self.store.append_audit_record(record).await?;
             }
         }
         if user.active != active {
             let v = |u: &steward_model::User| serde_json::json!({"id": u.id, "email": u.email, "active": u.active});
-            let action = if active { "user.activated" } else { "user.deactivated" };
+            let action = if active {
+                "user.activated"
+            } else {
+                "user.deactivated"
+            };
             let record = audit::record(ws, actor, action, Some(v(user)), Some(v(&after)), now);
             self.store.append_audit_record(record).await?;
         }

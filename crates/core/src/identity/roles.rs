@@ -66,7 +66,10 @@ pub struct EffectivePermissions {
 
 impl EffectivePermissions {
     pub fn set(&self) -> PermissionSet {
-        self.permissions.iter().filter_map(|p| Permission::parse(p)).collect()
+        self.permissions
+            .iter()
+            .filter_map(|p| Permission::parse(p))
+            .collect()
     }
 }
 
@@ -108,7 +111,11 @@ impl IdentityService {
         if let Some(builtin) = BuiltinRole::parse(name) {
             return Ok(Some(builtin.permissions()));
         }
-        Ok(self.store.get_role(workspace_id, name).await?.map(|r| r.permissions))
+        Ok(self
+            .store
+            .get_role(workspace_id, name)
+            .await?
+            .map(|r| r.permissions))
     }
 
     pub async fn list_roles(&self, workspace_id: &str) -> Result<Vec<RoleView>, IdentityError> {
@@ -292,7 +299,8 @@ impl IdentityService {
         };
         let changed = self.store.set_role_assignment(&assignment, present).await?;
         if changed {
-            let value = json!({"role": role, "subject_kind": kind.as_str(), "subject_id": id, "subject": label});
+            let value =
+                json!({"role": role, "subject_kind": kind.as_str(), "subject_id": id, "subject": label});
             let (action, old, new) = if present {
                 ("role.assigned", None, Some(value))
             } else {
@@ -304,7 +312,10 @@ impl IdentityService {
     }
 
     /// Every assignment of a workspace, with subjects named (emails, group names).
-    pub async fn role_assignments(&self, workspace_id: &str) -> Result<Vec<serde_json::Value>, IdentityError> {
+    pub async fn role_assignments(
+        &self,
+        workspace_id: &str,
+    ) -> Result<Vec<serde_json::Value>, IdentityError> {
         let assignments = self.store.role_assignments(workspace_id).await?;
         let groups: BTreeMap<String, String> = self
             .store
@@ -336,23 +347,27 @@ impl IdentityService {
         let ws = &user.workspace_id;
         let group_ids = self.store.user_group_ids(ws, &user.id).await?;
         let assignments = self.store.assignments_for(ws, &user.id, &group_ids).await?;
-        let group_names: BTreeMap<String, String> = if assignments.iter().any(|a| a.subject_kind == RoleSubject::Group) {
-            self.store
-                .list_groups(ws)
-                .await?
-                .into_iter()
-                .map(|g| (g.id, g.name))
-                .collect()
-        } else {
-            BTreeMap::new()
-        };
+        let group_names: BTreeMap<String, String> =
+            if assignments.iter().any(|a| a.subject_kind == RoleSubject::Group) {
+                self.store
+                    .list_groups(ws)
+                    .await?
+                    .into_iter()
+                    .map(|g| (g.id, g.name))
+                    .collect()
+            } else {
+                BTreeMap::new()
+            };
         let mut held: Vec<(String, RoleSource)> = assignments
             .iter()
             .map(|a| {
                 let source = match a.subject_kind {
                     RoleSubject::User => RoleSource::User,
                     RoleSubject::Group => RoleSource::Group {
-                        group: group_names.get(&a.subject_id).cloned().unwrap_or_else(|| a.subject_id.clone()),
+                        group: group_names
+                            .get(&a.subject_id)
+                            .cloned()
+                            .unwrap_or_else(|| a.subject_id.clone()),
                     },
                 };
                 (a.role_name.clone(), source)
@@ -367,9 +382,16 @@ impl IdentityService {
         for (role, source) in held {
             // A custom role deleted after its assignment was read grants nothing.
             let perms = self.role_permissions(ws, &role).await?.unwrap_or_default();
-            let perms = if user.is_enabled() { perms } else { PermissionSet::EMPTY };
+            let perms = if user.is_enabled() {
+                perms
+            } else {
+                PermissionSet::EMPTY
+            };
             for p in perms.iter() {
-                granted_by.entry(p.as_str()).or_default().push(source_label(&role, &source));
+                granted_by
+                    .entry(p.as_str())
+                    .or_default()
+                    .push(source_label(&role, &source));
             }
             total = total.union(perms);
             roles.push(HeldRole {
@@ -384,13 +406,12 @@ impl IdentityService {
         } else {
             let list: Vec<String> = roles.iter().map(|r| source_label(&r.role, &r.source)).collect();
             if total.is_empty() {
-                format!("{who} holds {}, which grants no workspace permission.", list.join(", "))
-            } else {
                 format!(
-                    "{who} holds {}: {}.",
-                    list.join(", "),
-                    describe(total).join(", ")
+                    "{who} holds {}, which grants no workspace permission.",
+                    list.join(", ")
                 )
+            } else {
+                format!("{who} holds {}: {}.", list.join(", "), describe(total).join(", "))
             }
         };
         Ok(EffectivePermissions {
@@ -406,7 +427,12 @@ impl IdentityService {
 }
 
 fn require(grant: &Grant, permission: Permission) -> Result<(), IdentityError> {
-    if grant.permission() == permission || grant.caller().permissions_in(grant.workspace_id()).contains(permission) {
+    if grant.permission() == permission
+        || grant
+            .caller()
+            .permissions_in(grant.workspace_id())
+            .contains(permission)
+    {
         Ok(())
     } else {
         Err(IdentityError::Forbidden(permission))
