@@ -139,6 +139,16 @@ pub async fn enforce(
     };
     match access {
         Access::SignedIn => {
+            if let Caller::Key(key) = &caller {
+                if !matches!(key.kind, CredentialKind::ApiKey { .. }) {
+                    return ApiError::Forbidden {
+                        code: "insufficient_scope",
+                        message: "an ingest token can only send telemetry; use an API key or sign in"
+                            .to_owned(),
+                    }
+                    .into_response();
+                }
+            }
             request.extensions_mut().insert(SignedIn(caller));
         }
         Access::Workspace(permissions) => {
@@ -200,9 +210,13 @@ pub fn grant(caller: &Caller, workspace_id: &str, permissions: &[Permission]) ->
         None => "a permission".to_owned(),
     };
     Err(match caller {
-        Caller::Key(_) => ApiError::Forbidden {
+        Caller::Key(key) if matches!(key.kind, CredentialKind::ApiKey { .. }) => ApiError::Forbidden {
             code: "insufficient_scope",
             message: format!("API key lacks {list}"),
+        },
+        Caller::Key(_) => ApiError::Forbidden {
+            code: "insufficient_scope",
+            message: format!("an ingest token only sends telemetry: this needs an API key with {list}"),
         },
         _ => ApiError::Forbidden {
             code: "permission_denied",
@@ -217,19 +231,14 @@ pub async fn caller(state: &AppState, headers: &HeaderMap, method: &Method) -> R
         let Some(key) = state.principals.authenticate(token).await? else {
             return Err(ApiError::Unauthenticated("invalid authentication credentials"));
         };
-        return match key.kind {
-            CredentialKind::ApiKey { .. } => Ok(Caller::Key(key)),
-            // Ingest tokens only send telemetry; on these routes they hold nothing.
-            _ => Err(ApiError::Forbidden {
-                code: "insufficient_scope",
-                message: "an ingest token can only send telemetry; use an API key".to_owned(),
-            }),
-        };
+        // Ingest tokens are callers too, holding no permission: they are turned away with a
+        // 403 naming what the route needs.
+        return Ok(Caller::Key(key));
     }
     if let Some(caller) = crate::session::caller_from_cookie(state, headers, method).await? {
         return Ok(caller);
     }
     Err(ApiError::Unauthenticated(
-        "missing credentials: send `Authorization: Bearer <API key>` or sign in",
+        "missing bearer token: send `Authorization: Bearer <API key>`, or sign in",
     ))
 }

@@ -14,6 +14,7 @@
 mod codex;
 mod compliance;
 mod explore;
+mod identity;
 mod ingest;
 mod pg;
 mod policy;
@@ -229,6 +230,12 @@ enum Cmd {
         #[command(flatten)]
         opts: policy::PolicyOpts,
     },
+    /// Identity: authorization overhead per request (`/v1/me` vs `/healthz`, 403 path,
+    /// `authorize` in-process); SCIM list latency with 100k users in 10k groups.
+    Identity {
+        #[command(flatten)]
+        opts: identity::IdentityOpts,
+    },
     /// Both benchmarks on SQLite, and on PostgreSQL when a URL is given.
     All {
         #[command(flatten)]
@@ -247,6 +254,7 @@ struct Report {
     sqlite_variants: Vec<explore::Variant>,
     compliance: Vec<compliance::ComplianceResult>,
     policy: Vec<policy::PolicyResult>,
+    identity: Vec<identity::IdentityResult>,
 }
 
 fn main() -> Result<()> {
@@ -285,6 +293,7 @@ async fn run(cli: Cli) -> Result<()> {
         sqlite_variants: Vec::new(),
         compliance: Vec::new(),
         policy: Vec::new(),
+        identity: Vec::new(),
     };
     let common = &cli.common;
     match &cli.command {
@@ -293,6 +302,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::SqliteSql { .. } => unreachable!("handled in main"),
         Cmd::Compliance { opts } => report.compliance.push(compliance::run(opts, common).await?),
         Cmd::Policy { opts } => report.policy.push(policy::run(opts, common).await?),
+        Cmd::Identity { opts } => report.identity.push(identity::run(opts, common).await?),
         Cmd::SqliteVariants { records, batch } => {
             report.sqlite_variants = explore::run(*records, *batch, common).await?
         }
@@ -444,6 +454,9 @@ fn markdown(r: &Report) -> String {
     }
     for p in &r.policy {
         s.push_str(&policy::markdown(p));
+    }
+    for i in &r.identity {
+        s.push_str(&identity::markdown(i));
     }
     if !r.sqlite_variants.is_empty() {
         let _ = writeln!(

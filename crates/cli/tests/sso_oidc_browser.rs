@@ -2,9 +2,9 @@
 //! identity provider and Debian's chromium driven by `playwright-core`, against a real
 //! `steward serve` (SQLite) configured with `[sso]` through `STEWARD_SSO__*` variables.
 //!
-//! alice (provisioned with `steward users add`) opens `/auth/login`, signs in at the provider,
+//! alice (provisioned through SCIM) opens `/auth/login`, signs in at the provider,
 //! consents, and lands on `/v1/me` as herself; her browser's unsafe requests need the CSRF
-//! header. Deactivating her through the API ends her session (401) and a new sign-in ends on
+//! header. Deactivating her through SCIM ends her session (401) and a new sign-in ends on
 //! the "not allowed" page (403); mallory, whom the provider knows but Steward does not, is
 //! refused too. The refusals are in the AUDIT_LOG.
 //!
@@ -137,11 +137,33 @@ async fn people_sign_in_through_a_real_provider_in_a_real_browser() {
         .as_str()
         .expect("ws")
         .to_owned();
-    admin(&["users", "add", "alice@example.com", "--name", "Alice"]);
-    let admin_key = admin(&["keys", "create", "--scope", "admin", "--name", "sso-test"])["key"]
+    // alice is provisioned by the identity provider, through SCIM, as Okta does it.
+    let scim_key = admin(&["keys", "create", "--scope", "scim", "--name", "okta"])["key"]
         .as_str()
-        .expect("key")
+        .expect("scim key")
         .to_owned();
+    let scim = reqwest::Client::new();
+    let created: Value = scim
+        .post(format!("{steward}/scim/v2/Users"))
+        .bearer_auth(&scim_key)
+        .header("content-type", "application/scim+json")
+        .body(
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "alice@example.com", "externalId": "00u-alice",
+                "name": {"givenName": "Alice", "familyName": "Liddell"},
+                "emails": [{"primary": true, "value": "alice@example.com", "type": "work"}],
+                "active": true,
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("SCIM create")
+        .json()
+        .await
+        .expect("SCIM JSON");
+    let alice_scim_id = created["id"].as_str().expect("SCIM id").to_owned();
 
     let page = reqwest::get(format!("{steward}/auth/sign-in"))
         .await
@@ -185,14 +207,21 @@ async fn people_sign_in_through_a_real_provider_in_a_real_browser() {
     assert!(body.contains("csrf_failed"), "{body}");
 
     // --- alice is deactivated: her session ends, and she cannot sign in again ---
-    let r = reqwest::Client::new()
-        .post(format!(
-            "{steward}/v1/workspaces/{ws}/users/alice@example.com/deactivate"
-        ))
-        .bearer_auth(&admin_key)
+    // The identity provider deactivates her through SCIM (Okta's PATCH shape).
+    let r = scim
+        .patch(format!("{steward}/scim/v2/Users/{alice_scim_id}"))
+        .bearer_auth(&scim_key)
+        .header("content-type", "application/scim+json")
+        .body(
+            json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "value": {"active": false}}],
+            })
+            .to_string(),
+        )
         .send()
         .await
-        .expect("deactivate");
+        .expect("SCIM deactivate");
     assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap_or_default());
     let (status, body) = browser.fetch("alice", "GET", "/v1/me");
     assert_eq!(status, 401, "the old session is revoked: {body}");
