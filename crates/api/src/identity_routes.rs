@@ -352,7 +352,8 @@ struct KeyBody {
 }
 
 fn issued(secret: steward_core::IssuedSecret) -> (StatusCode, Json<Value>) {
-    let view = steward_core::identity::keys::CredentialView::of(&secret.credential, 0);
+    let view =
+        steward_core::identity::keys::CredentialView::of(&secret.credential, secret.credential.created_at_ms);
     (
         StatusCode::CREATED,
         Json(json!({"credential": view, "secret": secret.secret, "note": "the secret is shown once"})),

@@ -87,10 +87,6 @@ pub async fn authenticate_scim(state: &AppState, headers: &HeaderMap) -> Result<
             ));
         }
     };
-    let now = chrono_now_ms();
-    if !key.is_live(now) {
-        return Err(ScimError::unauthorized("this API key has expired or was revoked"));
-    }
     if !key.has_scope(ApiScope::Scim) {
         return Err(ScimError::forbidden("this API key lacks the `scim` scope"));
     }
@@ -98,13 +94,6 @@ pub async fn authenticate_scim(state: &AppState, headers: &HeaderMap) -> Result<
         workspace_id: key.workspace_id,
         credential_id: key.id,
     })
-}
-
-fn chrono_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// `https://host/scim/v2`, from the request (`X-Forwarded-Proto` / `X-Forwarded-Host` when a

@@ -10,6 +10,11 @@ pub mod identity;
 pub mod policies;
 pub mod principals;
 
+/// The wall clock in Unix milliseconds: every service's "now".
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
 pub use analytics::{AnalyticsConfig, AnalyticsError, RawUsageParams, UsagePage, UsageService};
 pub use compliance::{ComplianceConfig, ComplianceError, ComplianceService};
 pub use identity::{IdentityError, IdentityService};

@@ -144,9 +144,7 @@ fn check_name(field: &str, name: &str) -> Result<(), PolicyError> {
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+pub(crate) use crate::now_ms;
 
 impl PolicyService {
     pub fn new(store: Arc<dyn Store>) -> Self {

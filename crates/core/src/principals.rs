@@ -92,10 +92,7 @@ impl Principals {
         old: Option<Value>,
         new: Option<Value>,
     ) -> Result<(), PrincipalsError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let now = crate::now_ms();
         let record = audit::record(workspace_id, &self.actor, action, old, new, now);
         Ok(self.store.append_audit_record(record).await?)
     }
@@ -249,10 +246,7 @@ impl Principals {
     /// Revokes a token or key: it stops authenticating at once (every replica looks credentials
     /// up per request). Audited with the credential before and after.
     pub async fn revoke(&self, workspace_id: &str, id: &str) -> Result<Credential, PrincipalsError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let now = crate::now_ms();
         let Some(c) = self.store.revoke_credential(workspace_id, id, now).await? else {
             return Err(PrincipalsError::UnknownCredential(id.to_owned()));
         };
@@ -288,10 +282,7 @@ impl Principals {
         let Some(credential) = self.store.find_credential_by_hash(&hash).await? else {
             return Ok(None);
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let now = crate::now_ms();
         if !credential.is_live(now) {
             return Ok(None);
         }

@@ -58,6 +58,20 @@ impl Grant {
         self.permission
     }
 
+    /// Whether the grant's caller also holds `permission` in the grant's workspace: a service
+    /// reached with a grant for one permission that needs another checks it here.
+    pub fn require(&self, permission: Permission) -> Result<(), super::IdentityError> {
+        if self
+            .caller
+            .permissions_in(&self.workspace_id)
+            .contains(permission)
+        {
+            Ok(())
+        } else {
+            Err(super::IdentityError::Forbidden(permission))
+        }
+    }
+
     /// Who changes made under this grant are audited as.
     pub fn actor(&self) -> Actor {
         self.caller.actor()

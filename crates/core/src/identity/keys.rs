@@ -82,13 +82,7 @@ fn principals_error(e: PrincipalsError) -> IdentityError {
 
 impl IdentityService {
     fn principals(&self, grant: &Grant) -> Result<Principals, IdentityError> {
-        if !grant
-            .caller()
-            .permissions_in(grant.workspace_id())
-            .contains(Permission::KeysManage)
-        {
-            return Err(IdentityError::Forbidden(Permission::KeysManage));
-        }
+        grant.require(Permission::KeysManage)?;
         Ok(Principals::new(self.store.clone()).acting_as(grant.actor()))
     }
 

@@ -52,9 +52,7 @@ pub enum IdentityError {
     Store(#[from] StoreError),
 }
 
-pub(crate) fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+pub(crate) use crate::now_ms;
 
 /// Roles, assignments and effective permissions over the store.
 #[derive(Clone)]
@@ -103,13 +101,7 @@ impl IdentityService {
         email: &str,
         active: bool,
     ) -> Result<(steward_model::User, Deactivation), IdentityError> {
-        if !grant
-            .caller()
-            .permissions_in(grant.workspace_id())
-            .contains(Permission::UsersManage)
-        {
-            return Err(IdentityError::Forbidden(Permission::UsersManage));
-        }
+        grant.require(Permission::UsersManage)?;
         let user = self
             .store
             .find_user_by_email(grant.workspace_id(), email)

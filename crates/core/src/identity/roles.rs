@@ -154,7 +154,7 @@ impl IdentityService {
         description: &str,
         permissions: PermissionSet,
     ) -> Result<RoleView, IdentityError> {
-        require(grant, Permission::WorkspaceAdmin)?;
+        grant.require(Permission::WorkspaceAdmin)?;
         let ws = grant.workspace_id();
         if BuiltinRole::parse(name).is_some() {
             return Err(IdentityError::BuiltinRole(name.to_owned()));
@@ -195,7 +195,7 @@ impl IdentityService {
 
     /// Deletes a custom role and its assignments (not the default role).
     pub async fn delete_role(&self, grant: &Grant, name: &str) -> Result<(), IdentityError> {
-        require(grant, Permission::WorkspaceAdmin)?;
+        grant.require(Permission::WorkspaceAdmin)?;
         let ws = grant.workspace_id();
         if BuiltinRole::parse(name).is_some() {
             return Err(IdentityError::BuiltinRole(name.to_owned()));
@@ -226,7 +226,7 @@ impl IdentityService {
 
     /// Sets the role of users no assignment names (needs `workspace.admin`).
     pub async fn set_default_role(&self, grant: &Grant, name: &str) -> Result<(), IdentityError> {
-        require(grant, Permission::WorkspaceAdmin)?;
+        grant.require(Permission::WorkspaceAdmin)?;
         let ws = grant.workspace_id();
         let perms = self
             .role_permissions(ws, name)
@@ -282,7 +282,7 @@ impl IdentityService {
         subject: &SubjectRef,
         present: bool,
     ) -> Result<bool, IdentityError> {
-        require(grant, Permission::UsersManage)?;
+        grant.require(Permission::UsersManage)?;
         let ws = grant.workspace_id();
         let perms = self
             .role_permissions(ws, role)
@@ -423,19 +423,6 @@ impl IdentityService {
             granted_by,
             explanation,
         })
-    }
-}
-
-fn require(grant: &Grant, permission: Permission) -> Result<(), IdentityError> {
-    if grant.permission() == permission
-        || grant
-            .caller()
-            .permissions_in(grant.workspace_id())
-            .contains(permission)
-    {
-        Ok(())
-    } else {
-        Err(IdentityError::Forbidden(permission))
     }
 }
 
