@@ -66,6 +66,7 @@ impl From<AnalyticsError> for ApiError {
             AnalyticsError::Validation(p) => ApiError::Validation(p),
             AnalyticsError::BadRequest(m) => ApiError::BadRequest(m),
             AnalyticsError::WorkspaceNotFound => ApiError::NotFound("Workspace not found".to_owned()),
+            e @ AnalyticsError::UserNotFound(_) => ApiError::NotFound(e.to_string()),
             AnalyticsError::Store(e) => e.into(),
         }
     }

@@ -14,6 +14,7 @@ pub mod chatgpt_token;
 mod compliance;
 mod compliance_delete;
 mod compliance_tasks;
+mod dashboard;
 pub mod error;
 mod health;
 mod identity_routes;
@@ -26,6 +27,7 @@ mod session;
 mod sso;
 mod state;
 mod telemetry;
+mod web;
 mod wire;
 
 use std::future::Future;

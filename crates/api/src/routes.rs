@@ -9,8 +9,8 @@ use steward_model::Permission::{self, *};
 use crate::access::Access::{self, *};
 use crate::state::AppState;
 use crate::{
-    agent_policy, analytics, chatgpt_backend as cb, compliance, compliance_delete, compliance_tasks, health,
-    otlp, policies, policy_assignment as pa,
+    agent_policy, analytics, chatgpt_backend as cb, compliance, compliance_delete, compliance_tasks,
+    dashboard, health, otlp, policies, policy_assignment as pa, web,
 };
 
 /// One route: method, axum path pattern, who may call it, and its handler.
@@ -67,6 +67,8 @@ pub fn table() -> Vec<Route> {
     use routing::{delete, get, post, put};
     use Method as M;
     let mut t = vec![
+        r(M::GET, "/", Public, get(web::index)),
+        r(M::GET, "/ui/{file}", Public, get(web::file)),
         r(M::GET, "/healthz", Public, get(health::healthz)),
         r(M::GET, "/metrics", Public, get(health::metrics)),
         r(M::POST, "/v1/logs", IngestToken, post(otlp::logs)),
@@ -77,6 +79,42 @@ pub fn table() -> Vec<Route> {
             "/v1/analytics/codex/workspaces/{workspace_id}/usage",
             Workspace(&[AnalyticsRead]),
             get(analytics::usage),
+        ),
+        r(
+            M::GET,
+            "/v1/workspaces/{workspace_id}/analytics/active_users",
+            Workspace(&[AnalyticsRead]),
+            get(dashboard::active_users),
+        ),
+        r(
+            M::GET,
+            "/v1/workspaces/{workspace_id}/analytics/users",
+            Workspace(&[AnalyticsRead]),
+            get(dashboard::ranking),
+        ),
+        r(
+            M::GET,
+            "/v1/workspaces/{workspace_id}/analytics/users/{user_id}",
+            Workspace(&[AnalyticsRead]),
+            get(dashboard::user_summary),
+        ),
+        r(
+            M::GET,
+            "/v1/workspaces/{workspace_id}/analytics/export",
+            Workspace(&[AnalyticsExport]),
+            get(dashboard::export),
+        ),
+        r(
+            M::GET,
+            "/v1/workspaces/{workspace_id}/compliance/status",
+            Workspace(COMPLIANCE_READ),
+            get(dashboard::compliance_status),
+        ),
+        r(
+            M::GET,
+            "/v1/workspaces/{workspace_id}/compliance/verification",
+            Workspace(COMPLIANCE_READ),
+            get(dashboard::compliance_verification),
         ),
         r(
             M::GET,

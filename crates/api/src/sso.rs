@@ -41,6 +41,9 @@ pub struct SignIn {
     pub default_workspace_id: String,
     /// Whether cookies get `Secure` (HTTPS only).
     pub cookie_secure: bool,
+    /// `steward serve --demo`: the local admin that opening `/` signs in without credentials.
+    /// `None` outside demo mode.
+    pub demo_admin: Option<String>,
 }
 
 /// The sign-in routes.
@@ -175,7 +178,7 @@ fn no_store(mut r: Response) -> Response {
     r
 }
 
-fn session_cookie(state: &AppState, started: &StartedSession) -> HeaderValue {
+pub(crate) fn session_cookie(state: &AppState, started: &StartedSession) -> HeaderValue {
     let secs = (started.row.expires_at_ms - started.row.created_at_ms) / 1000;
     set_cookie(
         SESSION_COOKIE,

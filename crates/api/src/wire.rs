@@ -76,10 +76,10 @@ fn figures(s: &UsageTotals) -> Figures {
     Figures {
         credits: money(s.credits_micro),
         estimated_cost_usd: money(s.usd_micro),
-        uncached_text_input_tokens: (s.input_tokens - s.cached_input_tokens).max(0),
+        uncached_text_input_tokens: s.uncached_input_tokens(),
         cached_text_input_tokens: s.cached_input_tokens,
         text_output_tokens: s.output_tokens,
-        text_total_tokens: s.input_tokens + s.output_tokens,
+        text_total_tokens: s.text_total_tokens(),
     }
 }
 

@@ -55,6 +55,9 @@ const KEYS: &[&str] = &["keys.manage"];
 const ADMIN: &[&str] = &["workspace.admin"];
 
 const EXPECTED: &[(&str, &str, Rule)] = &[
+    // The dashboard's page and files: public (the page signs in through the API it calls).
+    ("GET", "/", Public),
+    ("GET", "/ui/{file}", Public),
     ("GET", "/healthz", Public),
     ("GET", "/metrics", Public),
     ("POST", "/v1/logs", Telemetry),
@@ -64,6 +67,36 @@ const EXPECTED: &[(&str, &str, Rule)] = &[
         "GET",
         "/v1/analytics/codex/workspaces/{workspace_id}/usage",
         Perm(ANALYTICS),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/analytics/active_users",
+        Perm(ANALYTICS),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/analytics/users",
+        Perm(ANALYTICS),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/analytics/users/{user_id}",
+        Perm(ANALYTICS),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/analytics/export",
+        Perm(&["analytics.export"]),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/compliance/status",
+        Perm(COMPLIANCE),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/compliance/verification",
+        Perm(COMPLIANCE),
     ),
     (
         "GET",
@@ -448,6 +481,7 @@ fn concrete(path: &str, ws: &str) -> String {
             "{workspace_id}" => ws.to_owned(),
             "{email}" | "{subject}" => "nobody@example.com".to_owned(),
             "{kind}" => "users".to_owned(),
+            "{file}" => "app.js".to_owned(),
             "{role}" => "matrix-none".to_owned(),
             s if s.starts_with("{*") => "matrix/probe".to_owned(),
             s if s.starts_with('{') => "matrix-none".to_owned(),

@@ -36,6 +36,8 @@ pub struct RawUsageParams {
     pub page: Option<String>,
     /// Some clients send the cursor as `next_page`.
     pub next_page: Option<String>,
+    /// Steward extension: per-user rows of this user only (OpenAI's API has no such filter).
+    pub user_id: Option<String>,
 }
 
 /// One FastAPI-style validation problem (rendered as a 422 `detail` item).
@@ -57,6 +59,8 @@ pub enum AnalyticsError {
     BadRequest(String),
     #[error("workspace not found")]
     WorkspaceNotFound,
+    #[error("no user {0:?} in this workspace")]
+    UserNotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -104,7 +108,13 @@ impl UsageService {
             .await?
             .ok_or(AnalyticsError::WorkspaceNotFound)?;
         let mut query = self.config.validate(workspace_id, raw, now_secs)?;
-        let fingerprint = fingerprint(&query);
+        let user = raw.user_id.as_deref().map(str::trim).filter(|u| !u.is_empty());
+        if user.is_some() && query.grouping == Grouping::Workspace {
+            return Err(AnalyticsError::BadRequest(
+                "user_id selects per-user rows; leave out group=workspace".into(),
+            ));
+        }
+        let fingerprint = fingerprint(&query, user);
         if let Some(token) = raw
             .page
             .as_deref()
@@ -113,7 +123,10 @@ impl UsageService {
         {
             query.after = Some(decode_cursor(token, &fingerprint)?);
         }
-        let page = self.store.usage_rows(&query).await?;
+        let page = match user {
+            None => self.store.usage_rows(&query).await?,
+            Some(user) => self.one_user_page(&query, user).await?,
+        };
         let next_page = match (page.has_more, page.rows.last()) {
             (true, Some(last)) => Some(encode_cursor(
                 last.key.bucket_start,
@@ -278,11 +291,16 @@ fn parse_time(
     }
 }
 
-fn fingerprint(q: &UsageQuery) -> String {
-    let text = format!(
+fn fingerprint(q: &UsageQuery, user: Option<&str>) -> String {
+    let mut text = format!(
         "{}|{}|{}|{:?}|{:?}",
         q.workspace_id, q.start_day, q.end_day, q.bucket, q.grouping
     );
+    // Absent for unfiltered queries, so cursors issued before the filter existed stay valid.
+    if let Some(user) = user {
+        text.push_str("|user=");
+        text.push_str(user);
+    }
     hex::encode(&Sha256::digest(text.as_bytes())[..8])
 }
 
@@ -313,6 +331,14 @@ fn decode_cursor(token: &str, fingerprint: &str) -> Result<UsageCursor, Analytic
         user_id: t.u,
     })
 }
+
+mod dashboard;
+mod export;
+
+pub use dashboard::{
+    current_streak, ActiveUsersBucket, ActiveUsersPage, RankingPage, RankingParams, RankingRow,
+};
+pub use export::{Cell, Dataset, Table, DATASETS};
 
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,7 @@ mod listing;
 pub mod records;
 mod retention;
 mod sealer;
+mod status;
 pub mod tasks;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub use export::{ExportManifest, ExportOutcome, EXPORT_MANIFEST_PATH};
 pub use listing::{format_time, Download, FileListParams, FilePage, DEFAULT_LIMIT, MAX_LIMIT};
 pub use retention::{RetentionOutcome, RetentionPolicy, RetentionWindow};
 pub use sealer::SealOutcome;
+pub use status::ComplianceStatus;
 
 /// Tuning of sealing and downloads (from `[compliance]` in the configuration).
 #[derive(Debug, Clone)]

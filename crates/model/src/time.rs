@@ -23,6 +23,13 @@ pub fn parse_rfc3339_ms(value: &str) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
+/// The UTC date of `unix_secs` as `YYYY-MM-DD`.
+pub fn format_date(unix_secs: i64) -> String {
+    chrono::DateTime::from_timestamp(unix_secs, 0)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,6 +47,7 @@ mod tests {
     fn day_start_floors() {
         assert_eq!(day_start(1_795_212_253), 1_795_132_800);
         assert_eq!(day_start(-1), -DAY_SECS);
+        assert_eq!(format_date(1_767_225_600), "2026-01-01");
     }
 
     #[test]

@@ -16,6 +16,7 @@
 
 mod compliance;
 mod conn;
+mod dashboard;
 mod identity;
 mod migrate;
 mod policies;

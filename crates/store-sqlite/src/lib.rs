@@ -9,6 +9,7 @@
 mod checkpoint;
 mod compliance;
 mod conn;
+mod dashboard;
 mod identity;
 mod migrate;
 mod policies;

@@ -44,6 +44,10 @@ pub use identity::*;
 mod scim;
 pub use scim::*;
 
+// The dashboard's read models.
+mod dashboard;
+pub use dashboard::*;
+
 /// Expands into one test per conformance check, each on a fresh store from `$factory`.
 #[macro_export]
 macro_rules! store_conformance_suite {
@@ -93,6 +97,9 @@ macro_rules! store_conformance_suite {
             scim_users_are_created_adopted_and_unique,
             scim_users_are_updated_and_deleted_keeping_the_row,
             scim_groups_keep_members_per_workspace,
+            // The dashboard's read models
+            dashboard_reads_active_users_rankings_and_one_users_usage,
+            compliance_file_stats_count_unexpired_files_per_type,
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

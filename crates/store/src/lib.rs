@@ -6,6 +6,7 @@
 
 pub mod assemble;
 mod compliance;
+mod dashboard;
 mod error;
 mod identity;
 pub mod ids;
@@ -26,6 +27,7 @@ pub use compliance::{
     ChainHeadRow, ComplianceFile, FileQuery, NewAuditRecord, PendingEvent, PendingRecord, PendingSource,
     SealCommit, TurnSpan,
 };
+pub use dashboard::{ActiveUsers, DashboardStore, DayWindow, FileStats, UserActivity, UserUsage};
 pub use error::{StoreError, StoreResult};
 pub use identity::{
     IdentityStore, LocalAdmin, OidcPending, RoleAssignment, RoleRow, RoleSubject, SessionRow, SessionStore,
@@ -87,7 +89,7 @@ pub struct InsertOutcome {
 /// * Rollups used by `usage_rows` are updated in the same transaction as the events.
 /// * Workspaces are isolated: no query returns another workspace's data.
 #[async_trait]
-pub trait Store: IdentityStore + SessionStore + ScimStore + Send + Sync + 'static {
+pub trait Store: IdentityStore + SessionStore + ScimStore + DashboardStore + Send + Sync + 'static {
     /// Short backend name for logs and `/healthz` (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
 

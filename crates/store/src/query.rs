@@ -61,6 +61,16 @@ pub struct UsageTotals {
 }
 
 impl UsageTotals {
+    /// Input tokens not served from the cache (cached input is inside input).
+    pub fn uncached_input_tokens(&self) -> i64 {
+        (self.input_tokens - self.cached_input_tokens).max(0)
+    }
+
+    /// Input plus output (reasoning is inside output), as the API's `text_total_tokens`.
+    pub fn text_total_tokens(&self) -> i64 {
+        self.input_tokens + self.output_tokens
+    }
+
     pub fn add(&mut self, o: &UsageTotals) {
         self.turns += o.turns;
         self.input_tokens += o.input_tokens;

@@ -22,12 +22,14 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
     let workspace = principals.default_workspace().await?;
     tracing::info!(database = store.backend(), workspace_id = %workspace.id, rate_card = %card.version, "store ready");
 
+    let mut demo_generated = false;
     if args.demo {
         let summary =
             super::demo::fill(store.clone(), &workspace.id, &card, DemoSpec::default(), true).await?;
         if summary.skipped_existing {
             tracing::warn!("--demo: the store already has data, no demo data added");
         } else {
+            demo_generated = true;
             tracing::warn!(
                 users = summary.users,
                 events = summary.events,
@@ -57,6 +59,20 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
     };
     let (queue, writer) = WriteQueue::start(store.clone(), queue_config);
     let compliance = compliance(&config, store.clone()).await?;
+    if demo_generated {
+        // Seal the demo's records now (in the background: it takes seconds), so the compliance
+        // log has files to list and verify from the first minute, not after an hour.
+        let service = compliance.clone();
+        tokio::spawn(async move {
+            let sealed = service.seal_due(true).await;
+            let failed = sealed.iter().filter(|r| r.is_err()).count();
+            tracing::info!(
+                workspaces = sealed.len(),
+                failed,
+                "--demo: sealed the demo's compliance records"
+            );
+        });
+    }
     let ingestor =
         Arc::new(Ingestor::new(store.clone(), queue, card.clone()).with_capture(capture_profiles(&config)?));
     let sealer = {
@@ -95,6 +111,10 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
     let sign_in = {
         let sessions =
             steward_core::identity::sessions::SessionService::new(store.clone(), config.sso.session_config());
+        let demo_admin = match args.demo {
+            true => Some(ensure_demo_admin(&sessions, &workspace).await?),
+            false => None,
+        };
         let oidc = match config.sso.oidc_config(&workspace.id)? {
             Some(oidc_config) => {
                 tracing::info!(issuer = %oidc_config.issuer, workspace = %oidc_config.workspace_id, redirect_url = %oidc_config.redirect_url, "SSO sign-in (OpenID Connect) at /auth/login");
@@ -110,6 +130,7 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
             oidc,
             default_workspace_id: workspace.id.clone(),
             cookie_secure: config.sso.cookie_secure(),
+            demo_admin: demo_admin.clone(),
         })
     };
     let state = AppState {
@@ -138,6 +159,7 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
     let local = listener.local_addr()?;
     tracing::info!(address = %local, "listening");
     eprintln!("steward listening on http://{local} (workspace {})", workspace.id);
+    print_sign_in_help(&state.sign_in, local).await?;
     if store.list_credentials(&workspace.id).await?.is_empty() {
         eprintln!("  no credentials yet: `steward users add EMAIL`, then `steward tokens create --user EMAIL` for Codex,");
         eprintln!(
@@ -176,4 +198,62 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutdown signal received");
+}
+
+/// The local admin that `--demo` signs browsers in as. Its password is random and never shown:
+/// only the demo's automatic sign-in at `/` uses it (`steward admin passwd demo` to set one).
+async fn ensure_demo_admin(
+    sessions: &steward_core::identity::sessions::SessionService,
+    workspace: &steward_model::Workspace,
+) -> Result<String> {
+    const DEMO_ADMIN: &str = "demo";
+    let exists = sessions
+        .list_local_admins()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .iter()
+        .any(|a| a.username == DEMO_ADMIN);
+    if !exists {
+        let password = steward_core::identity::sessions::new_secret();
+        sessions
+            .create_local_admin(
+                &steward_core::compliance::audit::Actor::local_admin(),
+                workspace,
+                DEMO_ADMIN,
+                &password,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the demo admin: {e}"))?;
+    }
+    Ok(DEMO_ADMIN.to_owned())
+}
+
+/// How to reach the dashboard: automatic in demo mode (said loudly), else the ways to sign in
+/// that this server has, or how to create one when it has none.
+async fn print_sign_in_help(sign_in: &steward_api::SignIn, local: std::net::SocketAddr) -> Result<()> {
+    let url = format!("http://{local}/");
+    if let Some(admin) = &sign_in.demo_admin {
+        tracing::warn!(admin = %admin, "DEMO MODE: opening the dashboard signs in the demo admin WITHOUT credentials");
+        eprintln!(
+            "\n  dashboard: {url}  (demo mode: opening it signs you in as admin `{admin}` automatically)"
+        );
+        eprintln!("  DEMO MODE: anyone who can reach this port is an admin. Never expose a demo server.\n");
+        return Ok(());
+    }
+    let admins = sign_in
+        .sessions
+        .list_local_admins()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!("  dashboard: {url}");
+    if sign_in.oidc.is_some() {
+        eprintln!("  sign in with your identity provider (SSO) at {url}auth/login");
+    }
+    if admins.is_empty() && sign_in.oidc.is_none() {
+        eprintln!("  nobody can sign in yet: create a break-glass admin with `steward admin create NAME`");
+        eprintln!("  (it asks for a password), or configure SSO in [sso] (docs/sso.md)");
+    } else if !admins.is_empty() {
+        eprintln!("  local admins sign in with their password at {url}auth/sign-in");
+    }
+    Ok(())
 }

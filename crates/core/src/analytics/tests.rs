@@ -140,7 +140,7 @@ fn group_and_group_by() {
 #[test]
 fn cursors_round_trip_and_are_bound_to_the_query() {
     let q = config().validate("ws", &raw(&[]), NOW).expect("valid");
-    let fp = fingerprint(&q);
+    let fp = fingerprint(&q, None);
     let token = encode_cursor(TODAY, "user-1", &fp);
     assert_eq!(
         decode_cursor(&token, &fp).expect("round trip"),
@@ -154,7 +154,7 @@ fn cursors_round_trip_and_are_bound_to_the_query() {
         .validate("ws", &raw(&[("group", "workspace")]), NOW)
         .expect("valid");
     assert!(matches!(
-        decode_cursor(&token, &fingerprint(&other)),
+        decode_cursor(&token, &fingerprint(&other, None)),
         Err(AnalyticsError::BadRequest(_))
     ));
     for garbage in ["", "!!!", "bm90IGpzb24", "eyJ2IjoyfQ"] {

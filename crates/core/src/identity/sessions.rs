@@ -435,6 +435,22 @@ impl SessionService {
         Ok(revoked)
     }
 
+    /// Demo mode only (`steward serve --demo`): a session for the demo admin without a
+    /// password, audited like any sign-in (method `demo`).
+    pub async fn start_demo(
+        &self,
+        workspace_id: &str,
+        username: &str,
+    ) -> Result<StartedSession, SignInError> {
+        let admin = self
+            .store
+            .find_local_admin(username)
+            .await?
+            .filter(|a| a.disabled_at_ms.is_none())
+            .ok_or(SignInError::BadCredentials)?;
+        self.start(workspace_id, Subject::Admin(&admin), "demo").await
+    }
+
     /// A local admin's password sign-in into `workspace_id`. Every refusal is the same
     /// [`SignInError::BadCredentials`] (and audited with its real reason).
     pub async fn sign_in_with_password(

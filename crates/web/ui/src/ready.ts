@@ -1,0 +1,37 @@
+// Readiness signals for the browser tests and the benchmark: `<body data-ready="VIEW">` once a
+// view's data is painted, and `performance.mark('steward:ready')` the first time. Any hash
+// change clears the mark at once (router), so "wait for data-ready" after a change waits for
+// the new data, never sees the old one.
+
+import { useEffect } from "preact/hooks";
+
+let marked = false;
+
+export function clearReady(): void {
+  delete document.body.dataset.ready;
+}
+
+/** Marks `view` ready after the next paint. */
+export function markReady(view: string): void {
+  requestAnimationFrame(() => {
+    // rAF runs before the frame is painted; the timeout runs after it.
+    setTimeout(() => {
+      document.body.dataset.ready = view;
+      if (!marked) {
+        marked = true;
+        performance.mark("steward:ready");
+      }
+    }, 0);
+  });
+}
+
+/**
+ * Marks `view` ready whenever `ready` holds for the current hash: re-marked after a hash
+ * change that kept the same data (the router cleared the mark) and after each refresh.
+ */
+export function useReady(view: string, ready: boolean, data?: unknown): void {
+  const hash = window.location.hash;
+  useEffect(() => {
+    if (ready) markReady(view);
+  }, [view, ready, hash, data]);
+}
