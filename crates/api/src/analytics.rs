@@ -16,17 +16,22 @@ pub async fn usage(
     Path(workspace_id): Path<String>,
     Query(params): Query<RawUsageParams>,
 ) -> Result<Json<Page>, ApiError> {
+    page(&state, &workspace_id, &params).await.map(Json)
+}
+
+/// One page of usage rows in the wire format (also `/v1/me/usage`'s).
+pub async fn page(state: &AppState, workspace_id: &str, params: &RawUsageParams) -> Result<Page, ApiError> {
     let now = crate::otlp::now_ms() / 1000;
-    let page = state.usage.usage(&workspace_id, &params, now).await?;
+    let page = state.usage.usage(workspace_id, params, now).await?;
     let data = page
         .rows
         .iter()
         .map(|r| usage_row(r, page.bucket_secs, page.emails_allowed))
         .collect();
-    Ok(Json(Page {
+    Ok(Page {
         object: "page",
         data,
         has_more: page.has_more,
         next_page: page.next_page,
-    }))
+    })
 }

@@ -11,7 +11,9 @@ use serde_json::{json, Map, Value};
 use steward_core::analytics::{Cell, Dataset, RankingParams, RankingRow, Table};
 use steward_core::RawUsageParams;
 
-use crate::access::Authorized;
+use steward_core::identity::access::Caller;
+
+use crate::access::{Authorized, SignedIn};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -266,4 +268,44 @@ pub async fn compliance_verification(
         "problems": report.problems,
         "checked_at": steward_core::compliance::format_time(crate::otlp::now_ms() * 1000),
     })))
+}
+
+/// The signed-in person's workspace and user id: only people have usage of their own.
+fn person(caller: &Caller) -> Result<(String, String), ApiError> {
+    match caller {
+        Caller::Person { user, session, .. } => Ok((session.workspace_id.clone(), user.id.clone())),
+        _ => Err(ApiError::NotFound(
+            "only people signed in with SSO have usage of their own (local admins and API keys run no Codex)"
+                .to_owned(),
+        )),
+    }
+}
+
+/// `GET /v1/me/usage`: the caller's own usage rows (the usage API's shape and parameters),
+/// for everyone signed in, whatever their role: seeing one's own usage needs no analytics role.
+pub async fn my_usage(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    Query(mut params): Query<RawUsageParams>,
+) -> Result<Json<crate::wire::Page>, ApiError> {
+    let (workspace_id, user_id) = person(&caller)?;
+    params.user_id = Some(user_id);
+    params.group = None;
+    crate::analytics::page(&state, &workspace_id, &params)
+        .await
+        .map(Json)
+}
+
+/// `GET /v1/me/usage/summary`: the caller's own figures over the window (as one ranking row).
+pub async fn my_summary(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    Query(params): Query<RawUsageParams>,
+) -> Result<Json<Value>, ApiError> {
+    let (workspace_id, user_id) = person(&caller)?;
+    let row = state
+        .usage
+        .user_summary(&workspace_id, &user_id, &params, now_secs())
+        .await?;
+    Ok(Json(ranking_row(&row)))
 }

@@ -80,6 +80,13 @@ pub fn table() -> Vec<Route> {
             Workspace(&[AnalyticsRead]),
             get(analytics::usage),
         ),
+        r(M::GET, "/v1/me/usage", SignedIn, get(dashboard::my_usage)),
+        r(
+            M::GET,
+            "/v1/me/usage/summary",
+            SignedIn,
+            get(dashboard::my_summary),
+        ),
         r(
             M::GET,
             "/v1/workspaces/{workspace_id}/analytics/active_users",

@@ -86,7 +86,7 @@ pub async fn index(State(state): State<AppState>, headers: HeaderMap) -> Respons
     let h = r.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if let Some(c) = demo_cookie {
         // A fresh session: the cached page must not be revalidated into a 304 without it.
         h.append(header::SET_COOKIE, c);

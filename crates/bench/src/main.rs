@@ -13,6 +13,7 @@
 
 mod codex;
 mod compliance;
+mod dashboard;
 mod explore;
 mod identity;
 mod ingest;
@@ -236,6 +237,12 @@ enum Cmd {
         #[command(flatten)]
         opts: identity::IdentityOpts,
     },
+    /// Dashboard: API reads of the main views, time to first render and to interactive in
+    /// chromium, and the bundle size, on 10k users × 90 days.
+    Dashboard {
+        #[command(flatten)]
+        opts: dashboard::DashboardOpts,
+    },
     /// Both benchmarks on SQLite, and on PostgreSQL when a URL is given.
     All {
         #[command(flatten)]
@@ -255,6 +262,7 @@ struct Report {
     compliance: Vec<compliance::ComplianceResult>,
     policy: Vec<policy::PolicyResult>,
     identity: Vec<identity::IdentityResult>,
+    dashboard: Vec<dashboard::DashboardResult>,
 }
 
 fn main() -> Result<()> {
@@ -294,6 +302,7 @@ async fn run(cli: Cli) -> Result<()> {
         compliance: Vec::new(),
         policy: Vec::new(),
         identity: Vec::new(),
+        dashboard: Vec::new(),
     };
     let common = &cli.common;
     match &cli.command {
@@ -303,6 +312,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Compliance { opts } => report.compliance.push(compliance::run(opts, common).await?),
         Cmd::Policy { opts } => report.policy.push(policy::run(opts, common).await?),
         Cmd::Identity { opts } => report.identity.push(identity::run(opts, common).await?),
+        Cmd::Dashboard { opts } => report.dashboard.push(dashboard::run(opts, common).await?),
         Cmd::SqliteVariants { records, batch } => {
             report.sqlite_variants = explore::run(*records, *batch, common).await?
         }
@@ -480,5 +490,6 @@ fn markdown(r: &Report) -> String {
             );
         }
     }
+    dashboard::markdown(&mut s, &r.dashboard);
     s
 }

@@ -185,6 +185,11 @@ impl Steward {
 
     /// Starts `steward serve --listen 127.0.0.1:<free> <store args>` and waits for /healthz.
     pub async fn serve(&self, log: &Path) -> Result<Server> {
+        self.serve_with(log, &[]).await
+    }
+
+    /// [`Steward::serve`] with more arguments (`--demo`).
+    pub async fn serve_with(&self, log: &Path, extra: &[&str]) -> Result<Server> {
         let port = free_port()?;
         let out = File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let err = out.try_clone()?;
@@ -194,6 +199,7 @@ impl Steward {
             .arg("serve")
             .args(["--listen", &listen])
             .args(self.store_args())
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

@@ -261,7 +261,7 @@ async fn run_inner(
 
 /// Per user-day: one `UserPrompt` and one `ResponseCompleted` on one thread; two clients and
 /// two models spread over users and days. Returns (events, usage_daily rows).
-async fn build_dataset(store: &dyn Store, users: usize, days: i64, today: i64) -> Result<(u64, u64)> {
+pub async fn build_dataset(store: &dyn Store, users: usize, days: i64, today: i64) -> Result<(u64, u64)> {
     let card = RateCard::builtin()?;
     let ws = store.ensure_default_workspace("Default").await?;
     let mut ids = Vec::with_capacity(users);

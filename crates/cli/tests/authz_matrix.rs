@@ -68,6 +68,9 @@ const EXPECTED: &[(&str, &str, Rule)] = &[
         "/v1/analytics/codex/workspaces/{workspace_id}/usage",
         Perm(ANALYTICS),
     ),
+    // One's own usage: anyone signed in (a 404 for keys and admins, who have none).
+    ("GET", "/v1/me/usage", SignedIn),
+    ("GET", "/v1/me/usage/summary", SignedIn),
     (
         "GET",
         "/v1/workspaces/{workspace_id}/analytics/active_users",

@@ -438,6 +438,28 @@ async fn exports_hold_what_the_api_serves() {
         assert_eq!(e["turns"], r["totals"]["turns"].to_string());
     }
 
+    // On a person's page the export is that person's rows only.
+    let one = rows[0]["user_id"].as_str().expect("id").to_owned();
+    let (status, csv) = demo
+        .get(&demo.ws_path(&format!(
+            "analytics/export?dataset=user_usage&group_by=day&user_id={one}"
+        )))
+        .await;
+    assert_eq!(status, 200);
+    let theirs = parse_csv(&csv);
+    assert!(
+        !theirs.is_empty() && theirs.iter().all(|r| r["user_id"] == one),
+        "only {one}'s rows"
+    );
+    assert_eq!(
+        theirs.iter().filter(|r| r["surface"] == "all").count(),
+        rows.iter().filter(|r| r["user_id"] == one.as_str()).count()
+    );
+    // A local admin has no usage of their own.
+    let (status, body) = demo.get("/v1/me/usage").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("only people"), "{body}");
+
     // Code Review: the header alone until Steward collects it.
     let (status, csv) = demo
         .get(&demo.ws_path("analytics/export?dataset=code_review"))

@@ -130,11 +130,14 @@ impl UsageService {
         now_secs: i64,
     ) -> Result<Table, AnalyticsError> {
         let mut window = raw.clone();
-        // The export is all rows; paging parameters do not apply.
+        // The export is all rows; paging parameters do not apply. `user_id` narrows usage per
+        // user to one person (their page's export); the workspace's totals ignore it.
         window.limit = None;
         window.page = None;
         window.next_page = None;
-        window.user_id = None;
+        if dataset != Dataset::UserUsage {
+            window.user_id = None;
+        }
         match dataset {
             Dataset::WorkspaceUsage => self.export_workspace(workspace_id, &window, now_secs).await,
             Dataset::UserUsage => self.export_users(workspace_id, &window, now_secs).await,

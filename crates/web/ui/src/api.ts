@@ -118,9 +118,20 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
     if (res.status === 401 && !opts.noRedirectOn401) goSignIn();
     const fallback = typeof body === "string" && body ? body : `${res.status} ${res.statusText || "error"}`;
     const { message, code } = errorMessage(body, fallback);
-    throw new ApiError(res.status, message, code, body);
+    throw new ApiError(res.status, withDates(message), code, body);
   }
   return body as T;
+}
+
+/**
+ * The lookback error names its limit in Unix seconds ("on or after 1787443200"); people read
+ * dates, so the UTC day is added next to the number.
+ */
+function withDates(message: string): string {
+  return message.replace(/\b(on or after|before|after) (\d{9,10})\b/g, (_m, word: string, secs: string) => {
+    const day = new Date(Number(secs) * 1000).toISOString().slice(0, 10);
+    return `${word} ${day} (${secs})`;
+  });
 }
 
 /** Builds `path?k=v&...`, skipping empty values. */

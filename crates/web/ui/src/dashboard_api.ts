@@ -140,9 +140,11 @@ export async function fetchRanking(s: Session, r: RangeState, q: RankingQuery, s
   return { rows: arr(body.data).map(parseRankingRow), total: num(body.total) ?? num(body.total_count) };
 }
 
-export async function fetchUserSummary(s: Session, r: RangeState, userId: string, signal?: AbortSignal): Promise<RankingRow> {
+/** One person's figures; `mine` reads the caller's own (`/v1/me/usage/summary`, no role needed). */
+export async function fetchUserSummary(s: Session, r: RangeState, userId: string, signal?: AbortSignal, mine = false): Promise<RankingRow> {
+  const path = mine ? "/v1/me/usage/summary" : `${s.ws}/analytics/users/${seg(userId)}`;
   const body = await request<unknown>(
-    withQuery(`${s.ws}/analytics/users/${seg(userId)}`, { start_time: r.startTime, end_time: r.endTime }),
+    withQuery(path, { start_time: r.startTime, end_time: r.endTime }),
     { signal },
   );
   // Either the row itself or `{data: row}`.

@@ -6,16 +6,21 @@
 import { useEffect } from "preact/hooks";
 
 let marked = false;
+/** Bumped by every clear: a mark scheduled before it is stale and must not land after it. */
+let generation = 0;
 
 export function clearReady(): void {
+  generation++;
   delete document.body.dataset.ready;
 }
 
 /** Marks `view` ready after the next paint. */
 export function markReady(view: string): void {
+  const scheduled = generation;
   requestAnimationFrame(() => {
     // rAF runs before the frame is painted; the timeout runs after it.
     setTimeout(() => {
+      if (scheduled !== generation) return;
       document.body.dataset.ready = view;
       if (!marked) {
         marked = true;

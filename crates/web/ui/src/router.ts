@@ -35,6 +35,9 @@ export function hrefFor(segments: string[], query?: URLSearchParams | Record<str
 
 /** Changes the hash. `replace` for keystroke-level changes (search box) so history stays usable. */
 export function navigate(href: string, replace = false): void {
+  // Cleared now, not at the (asynchronous) hashchange: whoever triggered this and then waits
+  // for data-ready must not see the previous view's mark.
+  if (href !== window.location.hash) clearReady();
   if (replace) {
     history.replaceState(history.state, "", href);
     // replaceState fires no hashchange; tell the router ourselves.

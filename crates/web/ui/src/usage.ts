@@ -49,12 +49,13 @@ export async function fetchUsage(
   range: RangeState,
   extra: Record<string, string>,
   signal?: AbortSignal,
+  base?: string,
 ): Promise<UsageRow[]> {
   const rows: UsageRow[] = [];
   let page: string | null = null;
   // A hard stop: a server bug repeating a cursor must not spin the browser forever.
   for (let i = 0; i < 100; i++) {
-    const url = withQuery(`${s.analytics}/usage`, {
+    const url = withQuery(base ?? `${s.analytics}/usage`, {
       ...extra,
       group_by: range.groupBy,
       start_time: range.startTime,

@@ -45,11 +45,12 @@ export function Overview({ range, theme }: { range: RangeState; theme: Theme }) 
   const threadsTurns = useMemo(() => threadsTurnsByClient(rows ?? []), [rows]);
   const activePlot = active.data?.plot ?? { x: [], series: [] };
 
-  // Ready once the usage charts are painted and active users answered (data or an error).
-  useReady("overview", !!usage.data && !!(active.data || active.error), usage.data);
+  // Ready once both reads answered (data painted, or their error shown).
+  useReady("overview", !!(usage.data || usage.error) && !!(active.data || active.error), usage.data);
 
   const week = range.groupBy === "week";
   const per = week ? "week" : "day";
+  const emptyText = usage.error ? "No data: see the error above." : undefined;
   const exports = <ExportLinks dataset="workspace_usage" range={range} primary={false} label="workspace usage" />;
 
   return (
@@ -63,7 +64,8 @@ export function Overview({ range, theme }: { range: RangeState; theme: Theme }) 
         <>
           <StatusLine loading={usage.loading || active.loading} updatedAt={usage.updatedAt} />
           {usage.error && <ErrorNotice error={usage.error} what="usage" />}
-          {active.error && <ErrorNotice error={active.error} what="active users" />}
+          {/* Both reads share the window's validation: one message is enough when they agree. */}
+          {active.error && active.error.message !== usage.error?.message && <ErrorNotice error={active.error} what="active users" />}
           <div class="kpis" aria-label="Totals for the range" role="group">
             <Kpi testId="kpi-active-users" label="Active users" value={active.data?.total ?? null} format={fmtInt} note="distinct, whole range" />
             <Kpi testId="kpi-threads" label="Threads" value={totals?.threads ?? null} format={fmtInt} note={`summed per ${per}`} />
@@ -83,6 +85,7 @@ export function Overview({ range, theme }: { range: RangeState; theme: Theme }) 
               theme={theme}
               format={fmtInt}
               actions={exports}
+              emptyText={emptyText}
             />
             <Chart
               testId="chart-credits-by-surface"
@@ -95,6 +98,7 @@ export function Overview({ range, theme }: { range: RangeState; theme: Theme }) 
               theme={theme}
               format={fmtCredits}
               actions={exports}
+              emptyText={emptyText}
             />
             <Chart
               testId="chart-tokens-by-surface"
@@ -107,6 +111,7 @@ export function Overview({ range, theme }: { range: RangeState; theme: Theme }) 
               theme={theme}
               format={fmtCompact}
               actions={exports}
+              emptyText={emptyText}
             />
             <Chart
               testId="chart-tokens-by-model"
@@ -118,6 +123,7 @@ export function Overview({ range, theme }: { range: RangeState; theme: Theme }) 
               theme={theme}
               format={fmtCompact}
               actions={exports}
+              emptyText={emptyText}
             />
             <Chart
               testId="chart-threads-turns"
@@ -130,6 +136,7 @@ export function Overview({ range, theme }: { range: RangeState; theme: Theme }) 
               theme={theme}
               format={fmtInt}
               actions={exports}
+              emptyText={emptyText}
             />
           </div>
         </>

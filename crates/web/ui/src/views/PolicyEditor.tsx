@@ -149,7 +149,7 @@ function Editor({ policy, base, onSaved }: { policy: PolicyView; base: string; o
     : pending
       ? "Checking…"
       : errors.length > 0
-        ? `Fix ${errors.length === 1 ? "the error" : `the ${errors.length} errors`} below to save.`
+        ? `Fix ${errors.length === 1 ? "the error" : `the ${errors.length} errors`} above to save.`
         : unchanged
           ? "No changes to save."
           : "Valid: saving creates a new revision.";

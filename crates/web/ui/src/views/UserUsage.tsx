@@ -24,8 +24,13 @@ export function UserUsage({ userId, range, theme, mine }: { userId: string; rang
   const s = useSession();
   const view = mine ? "me" : "user";
   const key = range.error ? null : `${userId}:${range.startTime}:${range.endTime}:${range.groupBy}`;
-  const summary = useLoader(key, (signal) => fetchUserSummary(s, range, userId, signal), REFRESH_MS);
-  const usage = useLoader(key, (signal) => fetchUsage(s, range, { user_id: userId }, signal), REFRESH_MS);
+  // One's own usage comes from /v1/me/usage, which needs no analytics role (members see theirs).
+  const summary = useLoader(key, (signal) => fetchUserSummary(s, range, userId, signal, mine), REFRESH_MS);
+  const usage = useLoader(
+    key,
+    (signal) => (mine ? fetchUsage(s, range, {}, signal, "/v1/me/usage") : fetchUsage(s, range, { user_id: userId }, signal)),
+    REFRESH_MS,
+  );
   useReady(view, !!(usage.data || usage.error) && !!(summary.data || summary.error), usage.data);
 
   const rows = usage.data;
@@ -40,7 +45,7 @@ export function UserUsage({ userId, range, theme, mine }: { userId: string; rang
   const week = range.groupBy === "week";
   const per = week ? "week" : "day";
   const unknownUser = summary.error instanceof ApiError && summary.error.status === 404;
-  const exports = <ExportLinks dataset="user_usage" range={range} extra={{ user_id: userId }} primary={false} label="this person's usage" />;
+  const exports = <ExportLinks dataset="user_usage" range={range} extra={{ user_id: userId }} primary={false} label="usage per user" />;
 
   return (
     <div class="view">
@@ -55,7 +60,7 @@ export function UserUsage({ userId, range, theme, mine }: { userId: string; rang
           {(mine || who !== email) && email && <p class="muted">{email}</p>}
           <p class="muted small">User id {userId}</p>
         </div>
-        <ExportLinks dataset="user_usage" range={range} extra={{ user_id: userId }} label="this person's usage" />
+        <ExportLinks dataset="user_usage" range={range} extra={{ user_id: userId }} label="usage per user" />
       </div>
       <RangeControls range={range} />
       {!range.error && (
