@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 use steward_model::LogType;
 use steward_store::assemble::{SumRow, ThreadCount};
-use steward_store::rollup::{grain, ALL_CLIENTS};
+use steward_store::rollup::{active_users_grain, grain, ALL_CLIENTS};
 use steward_store::{
-    ActiveUsers, Bucket, DashboardStore, DayWindow, FileStats, StoreError, StoreResult, UsageKey,
-    UsageTotals, UserActivity, UserUsage,
+    fold_user_days, ActiveUsers, Bucket, DashboardStore, DayWindow, FileStats, StoreError, StoreResult,
+    UsageKey, UsageTotals, UserActivity, UserUsage,
 };
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
@@ -51,28 +51,26 @@ fn client_filter(client_id: Option<&str>) -> &'static str {
 #[async_trait]
 impl DashboardStore for PostgresStore {
     async fn active_users(&self, w: &DayWindow, bucket: Bucket) -> StoreResult<Vec<ActiveUsers>> {
-        let b = bucket_column(bucket);
-        // Per client, then over all clients (a user on two clients counts once there).
-        let sql = format!(
-            "SELECT {b}, client_id, COUNT(DISTINCT user_id) FROM usage_daily
-             WHERE workspace_id = $1 AND day >= $2 AND day < $3 AND user_id <> ''
-             GROUP BY {b}, client_id
-             UNION ALL
-             SELECT {b}, NULL, COUNT(DISTINCT user_id) FROM usage_daily
-             WHERE workspace_id = $1 AND day >= $2 AND day < $3 AND user_id <> ''
-             GROUP BY {b}"
-        );
+        // The active-user counters ingest keeps (`rollup::GRAIN_ACTIVE_USERS_*`).
+        let grain = active_users_grain(bucket == Bucket::Week);
         let c = self.client().await?;
         let rows = c
-            .query(&sql, &[&w.workspace_id, &w.start_day, &w.end_day])
+            .query(
+                "SELECT bucket, client_id, threads FROM thread_counts
+                 WHERE workspace_id = $1 AND grain = $2 AND bucket >= $3 AND bucket < $4 AND user_id = ''",
+                &[&w.workspace_id, &grain, &w.start_day, &w.end_day],
+            )
             .await
             .map_err(map_err)?;
         let mut out: Vec<ActiveUsers> = rows
             .iter()
-            .map(|r| ActiveUsers {
-                bucket_start: r.get(0),
-                client_id: r.get(1),
-                users: r.get(2),
+            .map(|r| {
+                let client: String = r.get(1);
+                ActiveUsers {
+                    bucket_start: r.get(0),
+                    client_id: (client != ALL_CLIENTS).then_some(client),
+                    users: r.get(2),
+                }
             })
             .collect();
         out.sort_by(|a, b| (a.bucket_start, &a.client_id).cmp(&(b.bucket_start, &b.client_id)));
@@ -83,7 +81,7 @@ impl DashboardStore for PostgresStore {
         let sql = format!(
             "SELECT user_id, day, {SUMS} FROM usage_daily
              WHERE workspace_id = $1 AND day >= $2 AND day < $3 AND user_id <> '' {client}
-             GROUP BY user_id, day ORDER BY user_id, day",
+             GROUP BY day, user_id",
             client = client_filter(client_id)
         );
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&w.workspace_id, &w.start_day, &w.end_day];
@@ -92,24 +90,9 @@ impl DashboardStore for PostgresStore {
         }
         let c = self.client().await?;
         let rows = c.query(&sql, &params).await.map_err(map_err)?;
-        let mut out: Vec<UserActivity> = Vec::new();
-        for r in &rows {
-            let user_id: String = r.get(0);
-            let day: i64 = r.get(1);
-            let sums = sums_at(r, 2);
-            match out.last_mut() {
-                Some(last) if last.user_id == user_id => {
-                    last.sums.add(&sums);
-                    last.active_days.push(day);
-                }
-                _ => out.push(UserActivity {
-                    user_id,
-                    sums,
-                    active_days: vec![day],
-                }),
-            }
-        }
-        Ok(out)
+        Ok(fold_user_days(rows.iter().map(|r| {
+            (r.get::<_, String>(0), r.get::<_, i64>(1), sums_at(r, 2))
+        })))
     }
 
     async fn user_thread_counts(

@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0008_users_by_lower_email.sql"),
     ),
     (9, "identity", include_str!("../migrations/0009_identity.sql")),
+    (
+        10,
+        "active_users",
+        include_str!("../migrations/0010_active_users.sql"),
+    ),
 ];
 
 /// Key of the transaction-scoped advisory lock that serialises migrators (ASCII "stewmigr"),

@@ -7,10 +7,10 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 use steward_model::LogType;
 use steward_store::assemble::{SumRow, ThreadCount};
-use steward_store::rollup::{grain, ALL_CLIENTS};
+use steward_store::rollup::{active_users_grain, grain, ALL_CLIENTS};
 use steward_store::{
-    ActiveUsers, Bucket, DashboardStore, DayWindow, FileStats, StoreError, StoreResult, UsageKey,
-    UsageTotals, UserActivity, UserUsage,
+    fold_user_days, ActiveUsers, Bucket, DashboardStore, DayWindow, FileStats, StoreError, StoreResult,
+    UsageKey, UsageTotals, UserActivity, UserUsage,
 };
 
 use crate::conn::map_err;
@@ -47,26 +47,27 @@ fn window_params(w: &DayWindow) -> Vec<Value> {
 }
 
 fn active_users(c: &Connection, w: &DayWindow, bucket: Bucket) -> StoreResult<Vec<ActiveUsers>> {
-    let b = bucket_column(bucket);
-    // Per client, then over all clients (a user on two clients counts once there).
-    let sql = format!(
-        "SELECT {b}, client_id, COUNT(DISTINCT user_id) FROM usage_daily
-         WHERE workspace_id = ?1 AND day >= ?2 AND day < ?3 AND user_id <> ''
-         GROUP BY {b}, client_id
-         UNION ALL
-         SELECT {b}, NULL, COUNT(DISTINCT user_id) FROM usage_daily
-         WHERE workspace_id = ?1 AND day >= ?2 AND day < ?3 AND user_id <> ''
-         GROUP BY {b}"
-    );
-    let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
+    // The active-user counters ingest keeps (`rollup::GRAIN_ACTIVE_USERS_*`): a seek on the
+    // counters' primary key, whatever the number of users.
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT bucket, client_id, threads FROM thread_counts
+             WHERE workspace_id = ?1 AND grain = ?2 AND bucket >= ?3 AND bucket < ?4 AND user_id = ''",
+        )
+        .map_err(map_err)?;
+    let grain = active_users_grain(bucket == Bucket::Week);
     let rows = stmt
-        .query_map(params_from_iter(window_params(w)), |r| {
-            Ok(ActiveUsers {
-                bucket_start: r.get(0)?,
-                client_id: r.get(1)?,
-                users: r.get(2)?,
-            })
-        })
+        .query_map(
+            rusqlite::params![w.workspace_id, grain, w.start_day, w.end_day],
+            |r| {
+                let client: String = r.get(1)?;
+                Ok(ActiveUsers {
+                    bucket_start: r.get(0)?,
+                    client_id: (client != ALL_CLIENTS).then_some(client),
+                    users: r.get(2)?,
+                })
+            },
+        )
         .map_err(map_err)?;
     let mut out = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)?;
     out.sort_by(|a, b| (a.bucket_start, &a.client_id).cmp(&(b.bucket_start, &b.client_id)));
@@ -82,32 +83,20 @@ fn user_activity(c: &Connection, w: &DayWindow, client_id: Option<&str>) -> Stor
     let sql = format!(
         "SELECT user_id, day, {SUMS} FROM usage_daily
          WHERE workspace_id = ?1 AND day >= ?2 AND day < ?3 AND user_id <> '' {client}
-         GROUP BY user_id, day ORDER BY user_id, day"
+         GROUP BY day, user_id"
     );
     let mut params = window_params(w);
     if let Some(client_id) = client_id {
         params.push(Value::Text(client_id.to_owned()));
     }
     let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
-    let mut rows = stmt.query(params_from_iter(params)).map_err(map_err)?;
-    let mut out: Vec<UserActivity> = Vec::new();
-    while let Some(r) = rows.next().map_err(map_err)? {
-        let user_id: String = r.get(0).map_err(map_err)?;
-        let day: i64 = r.get(1).map_err(map_err)?;
-        let sums = sums_at(r, 2).map_err(map_err)?;
-        match out.last_mut() {
-            Some(last) if last.user_id == user_id => {
-                last.sums.add(&sums);
-                last.active_days.push(day);
-            }
-            _ => out.push(UserActivity {
-                user_id,
-                sums,
-                active_days: vec![day],
-            }),
-        }
-    }
-    Ok(out)
+    let rows = stmt
+        .query_map(params_from_iter(params), |r| {
+            Ok((r.get(0)?, r.get(1)?, sums_at(r, 2)?))
+        })
+        .map_err(map_err)?;
+    let rows = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)?;
+    Ok(fold_user_days(rows))
 }
 
 fn user_thread_counts(

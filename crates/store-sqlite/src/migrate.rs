@@ -32,6 +32,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0008_users_by_lower_email.sql"),
     ),
     (9, "identity", include_str!("../migrations/0009_identity.sql")),
+    (
+        10,
+        "active_users",
+        include_str!("../migrations/0010_active_users.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {
@@ -149,5 +154,83 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    /// Migration 0010's backfill of the active-user counters computes the very keys and counts
+    /// that ingest keeps: re-running it over ingested data adds no `thread_seen` row (the keys
+    /// agree, so later events of a backfilled user and day are not counted again) and restores
+    /// the counters exactly.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn migration_0010_backfills_the_counters_ingest_keeps() {
+        use steward_model::{EventKind, NormalizedEvent, Source, TokenUsage};
+        use steward_store::Store;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("steward.db");
+        let store = crate::SqliteStore::open(&path).await.unwrap();
+        let ws = store.ensure_default_workspace("Default").await.unwrap().id;
+        let event = |user: &str, client: &str, day: i64, n: u32| NormalizedEvent {
+            dedup_key: format!("{user}-{client}-{day}-{n}"),
+            workspace_id: ws.clone(),
+            user_id: user.to_owned(),
+            source: Source::OtlpLogs,
+            event_name: "codex.sse_event".to_owned(),
+            kind: EventKind::ResponseCompleted(TokenUsage {
+                input: 10,
+                cached_input: 0,
+                output: 1,
+                reasoning_output: 0,
+                total: 11,
+            }),
+            thread_id: Some(format!("t-{user}")),
+            trace_id: None,
+            timestamp_ms: (1_794_787_200 + day * 86_400) * 1000,
+            client_id: client.to_owned(),
+            model: Some("gpt-5".to_owned()),
+            credits_micro: 1,
+            usd_micro: 1,
+            rate_card_version: "v".to_owned(),
+            raw: "{}".to_owned(),
+            host_name: None,
+        };
+        let events = vec![
+            event("u1", "CODEX_CLI", 0, 0),
+            event("u1", "CODEX_IDE_VSCODE", 0, 1),
+            event("u2", "CODEX_CLI", 0, 2),
+            event("u2", "CODEX_CLI", 3, 3),
+        ];
+        store.insert_events(events).await.unwrap();
+        drop(store);
+        let mut conn = crate::conn::open(&path).unwrap();
+        register_functions(&conn).unwrap();
+        let counters = |c: &Connection| -> Vec<(String, i64, String, i64)> {
+            c.prepare("SELECT grain, bucket, client_id, threads FROM thread_counts WHERE grain IN ('a', 'b') ORDER BY 1, 2, 3")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let seen = |c: &Connection| -> i64 {
+            c.query_row("SELECT COUNT(*) FROM thread_seen", [], |r| r.get(0))
+                .unwrap()
+        };
+        let (kept, seen_before) = (counters(&conn), seen(&conn));
+        let monday = 1_794_787_200;
+        assert!(
+            kept.contains(&("a".to_owned(), monday, String::new(), 2)),
+            "{kept:?}"
+        );
+        assert!(
+            kept.contains(&("b".to_owned(), monday, "CODEX_CLI".to_owned(), 2)),
+            "{kept:?}"
+        );
+        let tx = conn.transaction().unwrap();
+        tx.execute("DELETE FROM thread_counts WHERE grain IN ('a', 'b')", [])
+            .unwrap();
+        tx.execute_batch(MIGRATIONS.iter().find(|m| m.0 == 10).unwrap().2)
+            .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(seen(&conn), seen_before, "the SQL keys are the write path's keys");
+        assert_eq!(counters(&conn), kept);
     }
 }

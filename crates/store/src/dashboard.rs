@@ -2,6 +2,8 @@
 //! person's usage, compliance file statistics). All of them read the rollup tables that ingest
 //! maintains, never raw events, so they stay fast as history grows.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use steward_model::LogType;
 
@@ -33,6 +35,27 @@ pub struct UserActivity {
     pub sums: UsageTotals,
     /// Days with recorded usage, ascending (Unix seconds of the day start).
     pub active_days: Vec<i64>,
+}
+
+/// Folds `(user_id, day, sums)` rows, in ascending day order, into one [`UserActivity`] per
+/// user (sorted by user id). Backends select in day order because that is their index order:
+/// the aggregation streams instead of sorting every row of the window.
+pub fn fold_user_days(rows: impl IntoIterator<Item = (String, i64, UsageTotals)>) -> Vec<UserActivity> {
+    let mut by_user: HashMap<String, UserActivity> = HashMap::new();
+    for (user_id, day, sums) in rows {
+        let a = by_user.entry(user_id).or_insert_with_key(|id| UserActivity {
+            user_id: id.clone(),
+            sums: UsageTotals::default(),
+            active_days: Vec::new(),
+        });
+        a.sums.add(&sums);
+        if a.active_days.last() != Some(&day) {
+            a.active_days.push(day);
+        }
+    }
+    let mut out: Vec<UserActivity> = by_user.into_values().collect();
+    out.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    out
 }
 
 /// One person's usage in a window, ungrouped: what `assemble::assemble_rows` turns into usage

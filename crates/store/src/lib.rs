@@ -27,7 +27,9 @@ pub use compliance::{
     ChainHeadRow, ComplianceFile, FileQuery, NewAuditRecord, PendingEvent, PendingRecord, PendingSource,
     SealCommit, TurnSpan,
 };
-pub use dashboard::{ActiveUsers, DashboardStore, DayWindow, FileStats, UserActivity, UserUsage};
+pub use dashboard::{
+    fold_user_days, ActiveUsers, DashboardStore, DayWindow, FileStats, UserActivity, UserUsage,
+};
 pub use error::{StoreError, StoreResult};
 pub use identity::{
     IdentityStore, LocalAdmin, OidcPending, RoleAssignment, RoleRow, RoleSubject, SessionRow, SessionStore,

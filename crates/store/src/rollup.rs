@@ -75,6 +75,22 @@ pub const GRAIN_WEEK: &str = "w";
 pub const GRAIN_WORKSPACE_DAY: &str = "D";
 pub const GRAIN_WORKSPACE_WEEK: &str = "W";
 
+/// Active users: workspace counters (`user_id` = [`ALL_USERS`]) of distinct *users* with usage
+/// in a day (`a`) or week (`b`), per client or all clients. They reuse the thread counters'
+/// machinery with the user id in the place of the thread id, so the dashboard's "active users"
+/// is a read of a few counters instead of a distinct count over every usage row.
+pub const GRAIN_ACTIVE_USERS_DAY: &str = "a";
+pub const GRAIN_ACTIVE_USERS_WEEK: &str = "b";
+
+/// The grain of an active-users counter for a bucket kind.
+pub fn active_users_grain(week: bool) -> &'static str {
+    if week {
+        GRAIN_ACTIVE_USERS_WEEK
+    } else {
+        GRAIN_ACTIVE_USERS_DAY
+    }
+}
+
 /// The grain of a counter for a bucket kind (`week`) and a user or all users.
 pub fn grain(week: bool, all_users: bool) -> &'static str {
     match (week, all_users) {
@@ -176,6 +192,8 @@ impl RollupDelta {
     pub fn from_events<'a>(events: impl IntoIterator<Item = &'a NormalizedEvent>) -> Self {
         let mut usage: HashMap<BorrowedUsageKey<'a>, UsageTotals> = HashMap::new();
         let mut active: HashSet<ThreadActivity<'a>> = HashSet::new();
+        // (workspace, user, client, day, week) with usage: the active-user counters' facts.
+        let mut users: HashSet<(&'a str, &'a str, &'a str, i64, i64)> = HashSet::new();
         for event in events {
             let tokens = event.kind.usage();
             let is_turn = matches!(event.kind, steward_model::EventKind::UserPrompt);
@@ -211,6 +229,9 @@ impl RollupDelta {
             };
             usage.entry(key).or_default().add(&sums);
             usage.entry(workspace_key).or_default().add(&sums);
+            if event.user_id != ALL_USERS {
+                users.insert((&event.workspace_id, &event.user_id, &event.client_id, day, week));
+            }
             if let (Some(thread_id), true) = (&event.thread_id, event.kind.activates_thread()) {
                 active.insert(ThreadActivity {
                     workspace_id: &event.workspace_id,
@@ -224,8 +245,24 @@ impl RollupDelta {
         }
         let mut delta = RollupDelta {
             usage: usage.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
-            thread_seen: Vec::with_capacity(active.len() * 8),
+            thread_seen: Vec::with_capacity(active.len() * 8 + users.len() * 4),
         };
+        for (workspace_id, user_id, client_id, day, week) in users {
+            for (is_week, bucket) in [(false, day), (true, week)] {
+                for client in [client_id, ALL_CLIENTS] {
+                    delta.thread_seen.push(ThreadSeen {
+                        counter: ThreadCountKey {
+                            workspace_id: workspace_id.to_owned(),
+                            grain: active_users_grain(is_week),
+                            bucket,
+                            user_id: ALL_USERS.to_owned(),
+                            client_id: client.to_owned(),
+                        },
+                        thread_id: user_id.to_owned(),
+                    });
+                }
+            }
+        }
         for a in active {
             for (is_week, bucket) in [(false, a.day), (true, a.week)] {
                 for user_id in [a.user_id, ALL_USERS] {

@@ -42,7 +42,6 @@ async function ask(what, details = {}) {
 }
 
 const DAY = 86_400;
-const WEEK = 7 * DAY;
 const isoDay = (secs) => new Date(secs * 1000).toISOString().slice(0, 10);
 const todayStart = Math.floor(Date.now() / 1000 / DAY) * DAY;
 const today = isoDay(todayStart);
@@ -173,18 +172,18 @@ function same(a, b) {
  * earlier render may still be on screen for a moment) or `ms` passed; the last reading.
  */
 async function settle(read, expected, ms = 8000) {
-  const deadline = Date.now() + ms;
+  const t0 = Date.now();
   let ui = await read();
-  while (!same(ui, expected) && Date.now() < deadline) {
+  while (!same(ui, expected) && Date.now() - t0 < ms) {
     await page.waitForTimeout(250);
     ui = await read();
   }
-  return ui;
+  return { ui, waited_ms: Date.now() - t0 };
 }
 
 async function check(name, read, expected, extra = {}) {
-  const ui = await settle(read, expected);
-  out({ type: 'check', name, ui, expected, ...extra });
+  const { ui, waited_ms } = await settle(read, expected);
+  out({ type: 'check', name, ui, expected, waited_ms, ...extra });
   return ui;
 }
 
@@ -456,7 +455,7 @@ step('users', async () => {
   await go(rangeHash('users', START30, today, 'day'), 'users');
   await check('users.ranking.default', rankingRows, await rankingExpected(w, 'credits', 'desc', 'credits'));
   const total = (await api(`${ws}/analytics/users?${qs({ ...w, limit: 1 })}`)).total;
-  await check('users.ranking.total', () => page.evaluate(() => document.querySelector('[data-testid="ranking-range"]')?.textContent ?? 'missing'), `Rows 1–25 of ${total}`);
+  await check('users.ranking.total', () => page.evaluate(() => document.querySelector('[data-testid="ranking-range"]')?.textContent ?? 'missing'), `Rows 1–${Math.min(25, total)} of ${total.toLocaleString('en-US')}`);
   await screenshot('users');
   let current = ['credits', 'desc'];
   for (const [col, apiSort] of SORT_COLUMNS) {
@@ -530,51 +529,10 @@ step('code-review', async () => {
   await screenshot('code-review');
 });
 
-step('compliance', async () => {
-  // The demo seals its records in the background: wait for that to finish.
-  let status = null;
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    status = await api(`${ws}/compliance/status`);
-    if (status.pending_records === 0 && status.files.length > 0) break;
-    if (Date.now() > deadline) throw new Error(`the demo's records were not sealed in time: ${JSON.stringify(status)}`);
-    await page.waitForTimeout(1000);
-  }
-  await go('#/compliance', 'compliance');
-  const expected = { pending: status.pending_records };
-  for (const f of status.files) expected[`files-${f.event_type}`] = f.files;
-  await check('compliance.files', () => page.evaluate(() => {
-    const o = {};
-    for (const el of document.querySelectorAll('[data-testid^="compliance-files-"]')) {
-      o[el.dataset.testid.replace('compliance-', '')] = el.dataset.value === '' ? null : Number(el.dataset.value);
-    }
-    const p = document.querySelector('[data-testid="compliance-pending"]');
-    o.pending = p ? Number(p.dataset.value) : 'missing';
-    return o;
-  }), expected);
-  await check('compliance.retention', () => page.evaluate(() => [...document.querySelectorAll('[data-testid="compliance-retention"] tbody tr td:first-child')].map((td) => td.textContent)), status.retention.map((r) => r.event_type));
-  await page.click('[data-testid="verify-now"]');
-  await page.waitForFunction(() => document.querySelector('[data-testid="verify-result"]')?.dataset.ok !== undefined, null, { timeout: 120_000 });
-  const ui = await page.evaluate(() => {
-    const el = document.querySelector('[data-testid="verify-result"]');
-    return { ok: el.dataset.ok, text: el.textContent };
-  });
-  const v = await api(`${ws}/compliance/verification`);
-  const nums = (ui.text.match(/([\d,]+) digests, ([\d,]+) files and ([\d,]+) records checked/) || []).slice(1).map((n) => Number(n.replace(/,/g, '')));
-  out({
-    type: 'check',
-    name: 'compliance.verify-now',
-    ui: { ok: ui.ok, verified: ui.text.includes('Verified'), digests_files_records: nums },
-    expected: { ok: String(v.ok), verified: v.ok === true, digests_files_records: [v.digests_checked, v.files_checked, v.records_checked] },
-    extra: { text: ui.text },
-  });
-  await screenshot('compliance');
-});
-
 const POLICY = 'e2e-baseline';
 const VALID_V1 = 'allowed_approval_policies = ["never", "on-request"]\nallowed_sandbox_modes = ["read-only", "workspace-write"]\n';
 const INVALID = '# Edited in the browser test\nallowed_approval_policies = ["never", "on-request"]\n\nallowed_sandbox_modes = ["read-only", "yolo"]\n';
-const VALID_V2 = '# Edited in the browser test\nallowed_approval_policies = ["on-request"]\nallowed_sandbox_modes = ["read-only"]\n';
+const VALID_V2 = `# Edited in the browser test at ${new Date().toISOString()}\n` + 'allowed_approval_policies = ["on-request"]\nallowed_sandbox_modes = ["read-only"]\n';
 
 step('policies', async () => {
   const before = await api(`${ws}/policies`);
@@ -662,10 +620,10 @@ step('policy-editor', async () => {
     const gutter = [...document.querySelectorAll('.gutter-line.has-error')].map((g) => g.textContent.replace(/[^0-9]/g, ''));
     return {
       save_disabled: save ? save.disabled : 'missing',
-      status: document.querySelector('[data-testid="policy-save-status"]')?.textContent ?? 'missing',
+      says_fix_the_error: /^Fix the error (above|below) to save\.$/.test(document.querySelector('[data-testid="policy-save-status"]')?.textContent ?? ''),
       error_lines_marked: gutter.map(Number),
     };
-  }), { save_disabled: true, status: 'Fix the error below to save.', error_lines_marked: [...new Set(diags.filter((d) => d.severity === 'error').map((d) => d.line))] });
+  }), { save_disabled: true, says_fix_the_error: true, error_lines_marked: [...new Set(diags.filter((d) => d.severity === 'error').map((d) => d.line))] });
   // Pressing Enter in the form or clicking must not store anything.
   await page.click('[data-testid="policy-save"]', { force: true }).catch(() => {});
   await page.waitForTimeout(500);
@@ -684,21 +642,65 @@ step('policy-editor', async () => {
     return save ? !save.disabled : false;
   });
   const latest = revisionsBefore[revisionsBefore.length - 1];
+  let confirmed = false;
+  let statusTexts = [];
   if (enabled) {
+    // Every text the save status shows from the click on (it may change within milliseconds).
+    await page.evaluate(() => {
+      const seen = [];
+      window.__stewardSaveStatus = seen;
+      const note = () => {
+        const t = document.querySelector('[data-testid="policy-save-status"]')?.textContent ?? null;
+        if (seen.length === 0 || seen[seen.length - 1].text !== t) seen.push({ text: t, at: performance.now() });
+      };
+      new MutationObserver(note).observe(document.body, { subtree: true, childList: true, characterData: true });
+      note();
+    });
     await page.click('[data-testid="policy-save"]');
-    await page.waitForFunction((n) => (document.querySelector('[data-testid="policy-save-status"]')?.textContent ?? '').includes(`revision ${n}`), latest + 1, { timeout: 15_000 }).catch(() => {});
+    // The editor reloads the policy, now at the new revision.
+    await page.waitForFunction((n) => (document.querySelector('.view-head')?.textContent ?? '').includes(`Revision ${n} of ${n}`), latest + 1, { timeout: 15_000 }).catch(() => {});
+    await page.waitForTimeout(1500);
+    statusTexts = await page.evaluate(() => {
+      const seen = window.__stewardSaveStatus;
+      return seen.map((s, i) => ({ text: s.text, ms: Math.round(((seen[i + 1] ? seen[i + 1].at : performance.now()) - s.at)) }));
+    });
+    // Shown long enough to be read (a second at least, or still there).
+    confirmed = statusTexts.some((s) => (s.text ?? '').includes(`Saved as revision ${latest + 1}`) && s.ms >= 1000);
   }
   const revisions = (await api(`${base}/revisions`)).data.map((r) => r.revision).sort((a, b) => a - b);
   const stored = await api(base);
   const ui = await page.evaluate(() => ({
-    status: document.querySelector('[data-testid="policy-save-status"]')?.textContent ?? 'missing',
+    head: document.querySelector('.view-head p')?.textContent ?? 'missing',
+    editor: document.querySelector('[data-testid="policy-editor"]')?.value ?? 'missing',
     problems: document.querySelectorAll('[data-testid="policy-problems"] li.problem-error').length,
   }));
   out({
     type: 'check',
     name: 'policy.valid.saved',
-    ui: { save_enabled: enabled, status: ui.status, errors_shown: ui.problems, revisions, stored_requirements: stored.requirements_toml },
-    expected: { save_enabled: true, status: `Saved as revision ${latest + 1}.`, errors_shown: 0, revisions: [...revisionsBefore, latest + 1], stored_requirements: VALID_V2 },
+    ui: {
+      save_enabled: enabled,
+      head: ui.head.split('·')[0].trim(),
+      editor_shows_saved: ui.editor === VALID_V2,
+      errors_shown: ui.problems,
+      revisions,
+      stored_requirements: stored.requirements_toml,
+    },
+    expected: {
+      save_enabled: true,
+      head: `Revision ${latest + 1} of ${latest + 1}`,
+      editor_shows_saved: true,
+      errors_shown: 0,
+      revisions: [...revisionsBefore, latest + 1],
+      stored_requirements: VALID_V2,
+    },
+  });
+  // The person who saved is told so, long enough to read it.
+  out({
+    type: 'check',
+    name: 'policy.valid.confirmation-visible',
+    ui: { confirmation_shown_1s: confirmed },
+    expected: { confirmation_shown_1s: true },
+    status_texts: statusTexts,
   });
   await check('policy.valid.revisions-table', () => page.evaluate(() => [...document.querySelectorAll('[data-testid="policy-revisions"] tbody tr td:first-child')].map((td) => Number(td.textContent)).sort((a, b) => a - b)), revisions);
   await screenshot('policy-editor');
@@ -710,7 +712,7 @@ step('people', async () => {
   await check('people.users', () => page.evaluate(() => ({
     caption: document.querySelector('[data-testid="people-users"] caption')?.textContent ?? 'missing',
     first_page: [...document.querySelectorAll('[data-testid="people-user-row"]')].map((tr) => tr.dataset.userId),
-  })), { caption: `${users.length} users`.replace(/\B(?=(\d{3})+(?!\d))/g, ','), first_page: users.slice(0, 100).map((u) => u.id) });
+  })), { caption: `${users.length.toLocaleString('en-US')} users`, first_page: users.slice(0, 100).map((u) => u.id) });
   await screenshot('people');
   const roles = (await api(`${ws}/roles`)).data;
   await act('people', () => page.click('[data-testid="tab-roles"]'));
@@ -835,6 +837,52 @@ step('exports', async () => {
   });
 });
 
+step('compliance', async () => {
+  // The demo seals its records in the background: wait for that to finish.
+  // Sealed means: CODEX_LOG files exist and only a few records (the audit records of this
+  // test's own sign-in and policy changes) wait for the next seal, and nothing moves.
+  let status = null;
+  let previous = null;
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    status = await api(`${ws}/compliance/status`);
+    const sealed = status.files.some((f) => f.event_type === 'CODEX_LOG') && status.pending_records < 100;
+    if (sealed && previous === JSON.stringify(status)) break;
+    if (Date.now() > deadline) throw new Error(`the demo's records were not sealed in time: ${JSON.stringify(status)}`);
+    previous = JSON.stringify(status);
+    await page.waitForTimeout(1000);
+  }
+  await go('#/compliance', 'compliance');
+  const expected = { pending: status.pending_records };
+  for (const f of status.files) expected[`files-${f.event_type}`] = f.files;
+  await check('compliance.files', () => page.evaluate(() => {
+    const o = {};
+    for (const el of document.querySelectorAll('[data-testid^="compliance-files-"]')) {
+      o[el.dataset.testid.replace('compliance-', '')] = el.dataset.value === '' ? null : Number(el.dataset.value);
+    }
+    const p = document.querySelector('[data-testid="compliance-pending"]');
+    o.pending = p ? Number(p.dataset.value) : 'missing';
+    return o;
+  }), expected);
+  await check('compliance.retention', () => page.evaluate(() => [...document.querySelectorAll('[data-testid="compliance-retention"] tbody tr td:first-child')].map((td) => td.textContent)), status.retention.map((r) => r.event_type));
+  await page.click('[data-testid="verify-now"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="verify-result"]')?.dataset.ok !== undefined, null, { timeout: 120_000 });
+  const ui = await page.evaluate(() => {
+    const el = document.querySelector('[data-testid="verify-result"]');
+    return { ok: el.dataset.ok, text: el.textContent };
+  });
+  const v = await api(`${ws}/compliance/verification`);
+  const nums = (ui.text.match(/([\d,]+) digests, ([\d,]+) files and ([\d,]+) records checked/) || []).slice(1).map((n) => Number(n.replace(/,/g, '')));
+  out({
+    type: 'check',
+    name: 'compliance.verify-now',
+    ui: { ok: ui.ok, verified: ui.text.includes('Verified'), digests_files_records: nums },
+    expected: { ok: String(v.ok), verified: v.ok === true, digests_files_records: [v.digests_checked, v.files_checked, v.records_checked] },
+    extra: { text: ui.text },
+  });
+  await screenshot('compliance');
+});
+
 // ------------------------------------------------------------------ bad input
 
 step('bad-input', async () => {
@@ -893,7 +941,7 @@ step('freshness', async () => {
   const w = windowOf(START30, today);
   const base0 = (await overviewExpected(w, 'day')).kpis;
   const read = kpis(['kpi-turns', 'kpi-text-tokens']);
-  const before = await settle(read, { 'kpi-turns': base0['kpi-turns'], 'kpi-text-tokens': base0['kpi-text-tokens'] });
+  const { ui: before } = await settle(read, { 'kpi-turns': base0['kpi-turns'], 'kpi-text-tokens': base0['kpi-text-tokens'] });
   out({ type: 'check', name: 'freshness.baseline', ui: before, expected: { 'kpi-turns': base0['kpi-turns'], 'kpi-text-tokens': base0['kpi-text-tokens'] } });
   await page.evaluate(() => { window.__stewardE2eNoReload = true; });
   const ingested = await ask('ingest');

@@ -46,7 +46,8 @@ export function Overview({ range, theme }: { range: RangeState; theme: Theme }) 
   const activePlot = active.data?.plot ?? { x: [], series: [] };
 
   // Ready once both reads answered (data painted, or their error shown).
-  useReady("overview", !!(usage.data || usage.error) && !!(active.data || active.error), usage.data);
+  // A range error is a rendered state too (the message is the view's content).
+  useReady("overview", !!range.error || (!!(usage.data || usage.error) && !!(active.data || active.error)), usage.data);
 
   const week = range.groupBy === "week";
   const per = week ? "week" : "day";

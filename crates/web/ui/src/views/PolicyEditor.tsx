@@ -66,6 +66,9 @@ export function PolicyEditor({ name }: { name: string }) {
   const policy = useLoader(`policy:${name}`, (signal) => request<PolicyView>(base, { signal }));
   const revisions = useLoader(`revisions:${name}`, (signal) => request<{ data: Revision[] }>(`${base}/revisions`, { signal }));
   useReady("policy", !!(policy.data || policy.error), policy.data);
+  // Kept here, not in the editor: a save reloads the policy, which re-creates the editor (it is
+  // keyed by revision), and the confirmation must outlive that.
+  const [savedNote, setSavedNote] = useState<string | null>(null);
 
   return (
     <div class="view">
@@ -88,7 +91,9 @@ export function PolicyEditor({ name }: { name: string }) {
           key={policy.data.sha256 + policy.data.revision}
           policy={policy.data}
           base={base}
-          onSaved={() => {
+          savedNote={savedNote}
+          onSaved={(note) => {
+            setSavedNote(note);
             policy.reload();
             revisions.reload();
           }}
@@ -103,7 +108,17 @@ export function PolicyEditor({ name }: { name: string }) {
   );
 }
 
-function Editor({ policy, base, onSaved }: { policy: PolicyView; base: string; onSaved: () => void }) {
+function Editor({
+  policy,
+  base,
+  savedNote,
+  onSaved,
+}: {
+  policy: PolicyView;
+  base: string;
+  savedNote: string | null;
+  onSaved: (note: string) => void;
+}) {
   const s = useSession();
   const canEdit = s.can("policies.manage");
   const [docs, setDocs] = useState<Record<Doc, string>>({
@@ -116,7 +131,7 @@ function Editor({ policy, base, onSaved }: { policy: PolicyView; base: string; o
   const [validateError, setValidateError] = useState<Error | null>(null);
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<Error | null>(null);
-  const [saved, setSaved] = useState<string | null>(null);
+  const [saved, setSaved] = useState<string | null>(savedNote);
   const editors = { requirements_toml: useRef<CodeEditorHandle>(null), managed_config_toml: useRef<CodeEditorHandle>(null) };
 
   // Validate what is typed, debounced; a response for older text is ignored.
@@ -163,8 +178,9 @@ function Editor({ policy, base, onSaved }: { policy: PolicyView; base: string; o
         method: "PUT",
         body: { ...docs, comment, based_on_revision: policy.latest_revision },
       });
-      setSaved(`Saved as revision ${view.revision}.`);
-      onSaved();
+      const note = `Saved as revision ${view.revision}.`;
+      setSaved(note);
+      onSaved(note);
     } catch (e) {
       // A 422 carries the diagnostics: show them inline like the live validation.
       if (e instanceof ApiError && e.status === 422) {
@@ -207,6 +223,7 @@ function Editor({ policy, base, onSaved }: { policy: PolicyView; base: string; o
                 onInput={(v) => {
                   setSaved(null);
                   setDocs((cur) => ({ ...cur, [d.key]: v }));
+                  setSaved(null);
                 }}
               />
               <ul class="problems" id={problemsId} data-testid={d.key === "requirements_toml" ? "policy-problems" : "policy-problems-managed-config"} aria-live="polite" aria-label={`Problems in ${d.label}`}>
