@@ -52,7 +52,9 @@ pub async fn active_users(
             })
         })
         .collect();
-    Ok(Json(json!({"object": "list", "data": data})))
+    Ok(Json(
+        json!({"object": "list", "total_active_users": page.total, "data": data}),
+    ))
 }
 
 fn ranking_row(r: &RankingRow) -> Value {

@@ -161,6 +161,15 @@ async fn dashboard_figures_agree_with_the_usage_rows() {
         .map(|(k, users)| (k, users.len() as i64))
         .collect();
     assert_eq!(got, expected, "active users per day and surface");
+    let everyone: BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r["user_id"].as_str().expect("user"))
+        .collect();
+    assert_eq!(
+        int(&active["total_active_users"]) as usize,
+        everyone.len(),
+        "distinct over the window"
+    );
 
     // The ranking's figures are the sums of each person's rows.
     let mut sums: BTreeMap<String, (f64, i64, i64, BTreeSet<i64>)> = BTreeMap::new();

@@ -77,6 +77,21 @@ impl DashboardStore for PostgresStore {
         Ok(out)
     }
 
+    async fn distinct_active_users(&self, w: &DayWindow) -> StoreResult<i64> {
+        // One probe per person on (workspace_id, user_id, day).
+        let c = self.client().await?;
+        let row = c
+            .query_one(
+                "SELECT COUNT(*) FROM users u WHERE u.workspace_id = $1 AND EXISTS (
+                     SELECT 1 FROM usage_daily d
+                     WHERE d.workspace_id = $1 AND d.user_id = u.id AND d.day >= $2 AND d.day < $3)",
+                &[&w.workspace_id, &w.start_day, &w.end_day],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(row.get(0))
+    }
+
     async fn user_activity(&self, w: &DayWindow, client_id: Option<&str>) -> StoreResult<Vec<UserActivity>> {
         let sql = format!(
             "SELECT user_id, day, {SUMS} FROM usage_daily

@@ -74,6 +74,18 @@ fn active_users(c: &Connection, w: &DayWindow, bucket: Bucket) -> StoreResult<Ve
     Ok(out)
 }
 
+fn distinct_active_users(c: &Connection, w: &DayWindow) -> StoreResult<i64> {
+    // One seek per person on (workspace_id, user_id, day): people, not usage rows, set the cost.
+    c.query_row(
+        "SELECT COUNT(*) FROM users u WHERE u.workspace_id = ?1 AND EXISTS (
+             SELECT 1 FROM usage_daily d INDEXED BY usage_daily_by_user
+             WHERE d.workspace_id = ?1 AND d.user_id = u.id AND d.day >= ?2 AND d.day < ?3)",
+        rusqlite::params![w.workspace_id, w.start_day, w.end_day],
+        |r| r.get(0),
+    )
+    .map_err(map_err)
+}
+
 fn user_activity(c: &Connection, w: &DayWindow, client_id: Option<&str>) -> StoreResult<Vec<UserActivity>> {
     let client = if client_id.is_some() {
         "AND client_id = ?4"
@@ -241,6 +253,11 @@ impl DashboardStore for SqliteStore {
     async fn active_users(&self, window: &DayWindow, bucket: Bucket) -> StoreResult<Vec<ActiveUsers>> {
         let window = window.clone();
         self.read(move |c| active_users(c, &window, bucket)).await
+    }
+
+    async fn distinct_active_users(&self, window: &DayWindow) -> StoreResult<i64> {
+        let window = window.clone();
+        self.read(move |c| distinct_active_users(c, &window)).await
     }
 
     async fn user_activity(

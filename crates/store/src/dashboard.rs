@@ -84,6 +84,9 @@ pub trait DashboardStore: Send + Sync {
     /// Active users per bucket, per client and over all clients, for buckets with any usage.
     async fn active_users(&self, window: &DayWindow, bucket: Bucket) -> StoreResult<Vec<ActiveUsers>>;
 
+    /// Distinct users with usage anywhere in the window (not a sum over buckets).
+    async fn distinct_active_users(&self, window: &DayWindow) -> StoreResult<i64>;
+
     /// Each user with usage in the window (on `client_id` only, when given): sums and active
     /// days. Users without usage in the window are absent.
     async fn user_activity(

@@ -130,7 +130,7 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<()> {
             oidc,
             default_workspace_id: workspace.id.clone(),
             cookie_secure: config.sso.cookie_secure(),
-            demo_admin: demo_admin.clone(),
+            demo_admin,
         })
     };
     let state = AppState {

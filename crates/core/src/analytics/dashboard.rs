@@ -18,6 +18,8 @@ use super::{AnalyticsError, RawUsageParams, UsageService};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveUsersPage {
     pub bucket_secs: i64,
+    /// Distinct users over the whole window.
+    pub total: i64,
     pub buckets: Vec<ActiveUsersBucket>,
 }
 
@@ -171,7 +173,9 @@ impl UsageService {
         now_secs: i64,
     ) -> Result<ActiveUsersPage, AnalyticsError> {
         let (query, _) = self.window(workspace_id, raw, now_secs).await?;
-        let rows = self.store.active_users(&day_window(&query), query.bucket).await?;
+        let window = day_window(&query);
+        let rows = self.store.active_users(&window, query.bucket).await?;
+        let total = self.store.distinct_active_users(&window).await?;
         let mut buckets: Vec<ActiveUsersBucket> = Vec::new();
         for row in rows {
             if buckets.last().map(|b| b.start) != Some(row.bucket_start) {
@@ -189,6 +193,7 @@ impl UsageService {
         }
         Ok(ActiveUsersPage {
             bucket_secs: bucket_secs(&query),
+            total,
             buckets,
         })
     }

@@ -126,6 +126,21 @@ pub async fn dashboard_reads_active_users_rankings_and_one_users_usage(fixture: 
         ]
     );
 
+    assert_eq!(store.distinct_active_users(&week).await.expect("distinct"), 2);
+    assert_eq!(
+        store
+            .distinct_active_users(&window(&ws, tue, wed + DAY))
+            .await
+            .expect("tue-wed"),
+        2
+    );
+    assert_eq!(
+        store
+            .distinct_active_users(&window(&ws, wed, wed + DAY))
+            .await
+            .expect("wed"),
+        1
+    );
     let mut activity = store.user_activity(&week, None).await.expect("activity");
     activity.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     let of = |id: &str| activity.iter().find(|a| a.user_id == id).expect("listed").clone();

@@ -7,7 +7,7 @@ import { ExportLinks } from "../components/ExportLinks";
 import { Kpi } from "../components/Kpi";
 import { RangeControls } from "../components/RangeControls";
 import { ErrorNotice, StatusLine } from "../components/status";
-import { fetchActiveUsers, fetchRanking } from "../dashboard_api";
+import { fetchActiveUsers } from "../dashboard_api";
 import { fmtCompact, fmtCredits, fmtInt } from "../format";
 import { useLoader } from "../poll";
 import type { RangeState } from "../range";
@@ -24,18 +24,8 @@ export function Overview({ range, theme }: { range: RangeState; theme: Theme }) 
   const key = range.error ? null : `${range.startTime}:${range.endTime}:${range.groupBy}`;
 
   const usage = useLoader(key, (signal) => fetchUsage(s, range, { group: "workspace" }, signal), REFRESH_MS);
-  const active = useLoader(
-    key,
-    async (signal) => {
-      const au = await fetchActiveUsers(s, range, signal);
-      // Distinct users over the whole range: the server's figure, else the ranking's total
-      // (one row per user with usage in the range).
-      if (au.total !== null) return au;
-      const ranking = await fetchRanking(s, range, { client: "", q: "", sort: "credits", order: "desc", limit: 1, offset: 0 }, signal);
-      return { ...au, total: ranking.total };
-    },
-    REFRESH_MS,
-  );
+  // Per bucket and per surface, plus `total_active_users`: distinct people over the whole range.
+  const active = useLoader(key, (signal) => fetchActiveUsers(s, range, signal), REFRESH_MS);
 
   const rows = usage.data;
   const totals = useMemo(() => (rows ? sumTotals(rows) : null), [rows]);
