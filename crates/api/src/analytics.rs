@@ -21,8 +21,10 @@ pub async fn usage(
 
 /// One page of usage rows in the wire format (also `/v1/me/usage`'s).
 pub async fn page(state: &AppState, workspace_id: &str, params: &RawUsageParams) -> Result<Page, ApiError> {
-    let now = crate::otlp::now_ms() / 1000;
-    let page = state.usage.usage(workspace_id, params, now).await?;
+    let page = state
+        .usage
+        .usage(workspace_id, params, crate::dashboard::now_secs())
+        .await?;
     let data = page
         .rows
         .iter()

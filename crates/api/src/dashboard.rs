@@ -17,12 +17,8 @@ use crate::access::{Authorized, SignedIn};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     crate::otlp::now_ms() / 1000
-}
-
-fn money(micro: i64) -> f64 {
-    micro as f64 / 1_000_000.0
 }
 
 /// `GET /v1/workspaces/{id}/analytics/active_users`: distinct users with usage per bucket,
@@ -64,8 +60,8 @@ fn ranking_row(r: &RankingRow) -> Value {
         "user_id": r.user_id,
         "email": r.email,
         "name": r.name,
-        "credits": money(s.credits_micro),
-        "estimated_cost_usd": money(s.usd_micro),
+        "credits": s.credits(),
+        "estimated_cost_usd": s.estimated_cost_usd(),
         "threads": r.threads,
         "turns": s.turns,
         "text_tokens": s.text_total_tokens(),

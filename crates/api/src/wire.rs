@@ -68,14 +68,10 @@ pub struct UsageRowOut {
     pub models: Vec<ModelOut>,
 }
 
-fn money(micro: i64) -> f64 {
-    micro as f64 / 1_000_000.0
-}
-
 fn figures(s: &UsageTotals) -> Figures {
     Figures {
-        credits: money(s.credits_micro),
-        estimated_cost_usd: money(s.usd_micro),
+        credits: s.credits(),
+        estimated_cost_usd: s.estimated_cost_usd(),
         uncached_text_input_tokens: s.uncached_input_tokens(),
         cached_text_input_tokens: s.cached_input_tokens,
         text_output_tokens: s.output_tokens,

@@ -61,6 +61,16 @@ pub struct UsageTotals {
 }
 
 impl UsageTotals {
+    /// Credits in units (stored in millionths), as the API writes them.
+    pub fn credits(&self) -> f64 {
+        self.credits_micro as f64 / 1_000_000.0
+    }
+
+    /// Estimated USD in units (stored in millionths).
+    pub fn estimated_cost_usd(&self) -> f64 {
+        self.usd_micro as f64 / 1_000_000.0
+    }
+
     /// Input tokens not served from the cache (cached input is inside input).
     pub fn uncached_input_tokens(&self) -> i64 {
         (self.input_tokens - self.cached_input_tokens).max(0)

@@ -97,13 +97,13 @@ fn period(start: i64, secs: i64) -> [Cell; 3] {
     ]
 }
 
-/// The figure columns ([`FIGURES`]), money as the API writes it (units, not millionths).
+/// The figure columns ([`FIGURES`]), as the usage API writes them.
 fn figures(threads: i64, s: &UsageTotals) -> [Cell; 8] {
     [
         Cell::Int(threads),
         Cell::Int(s.turns),
-        Cell::Num(s.credits_micro as f64 / 1e6),
-        Cell::Num(s.usd_micro as f64 / 1e6),
+        Cell::Num(s.credits()),
+        Cell::Num(s.estimated_cost_usd()),
         Cell::Int(s.uncached_input_tokens()),
         Cell::Int(s.cached_input_tokens),
         Cell::Int(s.output_tokens),
