@@ -108,24 +108,29 @@ pub async fn generate(
         });
     }
     let mut rng = StdRng::seed_from_u64(spec.seed);
-    let mut users = Vec::with_capacity(spec.users);
-    for i in 0..spec.users {
-        let first = FIRST[i % FIRST.len()];
-        let last = LAST[(i / FIRST.len() + i) % LAST.len()];
-        let email = format!(
-            "{first}.{last}{}@demo.example",
-            i / (FIRST.len() * LAST.len()).max(1)
-        );
-        let email = email.replace("0@", "@");
-        let new = NewUser {
-            workspace_id: workspace_id.to_owned(),
-            email: Some(email.clone()),
-            name: Some(format!("{} {}", capitalise(first), capitalise(last))),
-            account_id: None,
-            kind: UserKind::Person,
-            principal_key: format!("email:{email}"),
-        };
-        let user = store.upsert_user(&new).await?;
+    let people: Vec<NewUser> = (0..spec.users)
+        .map(|i| {
+            let first = FIRST[i % FIRST.len()];
+            let last = LAST[(i / FIRST.len() + i) % LAST.len()];
+            let email = format!(
+                "{first}.{last}{}@demo.example",
+                i / (FIRST.len() * LAST.len()).max(1)
+            )
+            .replace("0@", "@");
+            NewUser {
+                workspace_id: workspace_id.to_owned(),
+                name: Some(format!("{} {}", capitalise(first), capitalise(last))),
+                account_id: None,
+                kind: UserKind::Person,
+                principal_key: format!("email:{email}"),
+                email: Some(email),
+            }
+        })
+        .collect();
+    // One commit for everyone: on a slow disk, one per person made `serve --demo` take ~30 s.
+    let created = store.upsert_users(&people).await?;
+    let mut users = Vec::with_capacity(created.len());
+    for user in created {
         // About 5% power users; most people are regular, some occasional.
         let intensity = match rng.random_range(0..100) {
             0..5 => 4.0_f64,
@@ -138,11 +143,11 @@ pub async fn generate(
     let first_day = day_start(now_secs) - (spec.days - 1) * DAY_SECS;
     let mut total_events = 0u64;
     let mut serial = 0u64;
+    let mut batch = Vec::new();
     for d in 0..spec.days {
         let day = first_day + d * DAY_SECS;
         let weekday = (day / DAY_SECS + 3).rem_euclid(7); // 0 = Monday
         let active_p: f64 = if weekday >= 5 { 0.12 } else { 0.62 };
-        let mut batch = Vec::new();
         for (user_id, intensity, home) in &users {
             if rng.random::<f64>() > (active_p * intensity).min(0.97) {
                 continue;
@@ -206,8 +211,11 @@ pub async fn generate(
                 }
             }
         }
-        total_events += batch.len() as u64;
-        store.insert_events(batch).await?;
+        // Several days per commit: each commit is an fsync, and slow disks made the demo slow.
+        if batch.len() >= DEMO_EVENTS_PER_COMMIT || d + 1 == spec.days {
+            total_events += batch.len() as u64;
+            store.insert_events(std::mem::take(&mut batch)).await?;
+        }
         progress(d + 1, spec.days);
     }
     Ok(DemoSummary {
@@ -216,6 +224,9 @@ pub async fn generate(
         skipped_existing: false,
     })
 }
+
+/// Events written per transaction while generating (a few days' worth at the default size).
+const DEMO_EVENTS_PER_COMMIT: usize = 20_000;
 
 fn demo_event_name(kind: &EventKind) -> &'static str {
     match kind {

@@ -96,6 +96,17 @@ impl Store for PostgresStore {
         principals::upsert_user(&self.client().await?, new).await
     }
 
+    async fn upsert_users(&self, new: &[NewUser]) -> StoreResult<Vec<User>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(conn::map_err)?;
+        let mut users = Vec::with_capacity(new.len());
+        for n in new {
+            users.push(principals::upsert_user(&tx, n).await?);
+        }
+        tx.commit().await.map_err(conn::map_err)?;
+        Ok(users)
+    }
+
     async fn find_user_by_email(&self, workspace_id: &str, email: &str) -> StoreResult<Option<User>> {
         principals::find_user_by_email(&self.client().await?, workspace_id, email).await
     }

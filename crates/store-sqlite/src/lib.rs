@@ -126,6 +126,20 @@ impl Store for SqliteStore {
         self.write(move |c| principals::upsert_user(c, &new)).await
     }
 
+    async fn upsert_users(&self, new: &[NewUser]) -> StoreResult<Vec<User>> {
+        let new = new.to_vec();
+        self.write(move |c| {
+            let tx = c.transaction().map_err(conn::map_err)?;
+            let users = new
+                .iter()
+                .map(|n| principals::upsert_user(&tx, n))
+                .collect::<StoreResult<Vec<_>>>()?;
+            tx.commit().map_err(conn::map_err)?;
+            Ok(users)
+        })
+        .await
+    }
+
     async fn find_user_by_email(&self, workspace_id: &str, email: &str) -> StoreResult<Option<User>> {
         let (ws, email) = (workspace_id.to_owned(), email.to_owned());
         self.read(move |c| principals::find_user_by_email(c, &ws, &email))

@@ -126,7 +126,7 @@ pub fn get_workspace(c: &Connection, id: &str) -> StoreResult<Option<Workspace>>
     .map_err(map_err)
 }
 
-pub fn upsert_user(c: &mut Connection, new: &NewUser) -> StoreResult<User> {
+pub fn upsert_user(c: &Connection, new: &NewUser) -> StoreResult<User> {
     c.execute(
         "INSERT INTO users (id, workspace_id, email, name, account_id, kind, principal_key, created_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)

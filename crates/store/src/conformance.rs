@@ -241,6 +241,35 @@ pub async fn users_are_upserted_by_principal_key(fixture: Fixture) {
     let h = store.upsert_user(&host).await.expect("host user");
     assert_eq!(h.kind, UserKind::Unattributed);
     assert_eq!(store.list_users(&ws).await.expect("list").len(), 2);
+
+    // In bulk: input order, existing people found (not duplicated), missing fields filled in.
+    let person = |email: &str, name: Option<&str>| NewUser {
+        workspace_id: ws.clone(),
+        email: Some(email.to_owned()),
+        name: name.map(str::to_owned),
+        account_id: None,
+        kind: UserKind::Person,
+        principal_key: format!("email:{email}"),
+    };
+    let batch = store
+        .upsert_users(&[
+            person("erin@example.com", None),
+            person("dana@example.com", Some("Dana")),
+            person("erin@example.com", Some("Erin")),
+        ])
+        .await
+        .expect("bulk upsert");
+    assert_eq!(batch.len(), 3);
+    assert_eq!(batch[1].id, first, "an existing person is found, not duplicated");
+    assert_eq!(
+        batch[1].name.as_deref(),
+        Some("Dana"),
+        "a missing name is filled in"
+    );
+    assert_eq!(batch[0].id, batch[2].id, "one key, one user, within a batch too");
+    assert_eq!(batch[2].name.as_deref(), Some("Erin"));
+    assert_eq!(store.list_users(&ws).await.expect("list").len(), 3);
+    assert!(store.upsert_users(&[]).await.expect("empty batch").is_empty());
 }
 
 pub async fn credentials_are_found_by_hash_only(fixture: Fixture) {

@@ -108,6 +108,9 @@ pub trait Store: IdentityStore + SessionStore + ScimStore + DashboardStore + Sen
     /// Finds the user with `new.principal_key` in its workspace, or creates it. Concurrent calls
     /// with the same key return the same user.
     async fn upsert_user(&self, new: &NewUser) -> StoreResult<User>;
+    /// [`Store::upsert_user`] for many users in one transaction (one durable commit instead of
+    /// one per user: demo data and bulk imports), results in input order.
+    async fn upsert_users(&self, new: &[NewUser]) -> StoreResult<Vec<User>>;
     async fn find_user_by_email(&self, workspace_id: &str, email: &str) -> StoreResult<Option<User>>;
     async fn list_users(&self, workspace_id: &str) -> StoreResult<Vec<User>>;
 

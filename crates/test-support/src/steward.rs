@@ -9,8 +9,9 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use tempfile::{NamedTempFile, TempDir};
 
-/// How long `serve` may take to answer `GET /healthz` (migrations run at start).
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `serve` may take to answer `GET /healthz`: migrations and `--demo` data come first,
+/// and CI disks can be slow (each commit is an fsync). A wait limit, not a speed assertion.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A `steward serve` child process; killed (SIGKILL) on drop.
 pub struct StewardServer {
