@@ -12,6 +12,8 @@ mod identity;
 pub use identity::RolesCommand;
 mod policy;
 pub use policy::{DocumentArgs, GroupsCommand, PolicyCommand, RulesSource};
+mod report;
+pub use report::{ReportArgs, ReportPeriod};
 
 /// Steward: self-hosted governance for OpenAI Codex.
 ///
@@ -105,6 +107,23 @@ pub enum Command {
     /// every permission in every workspace (for first setup and identity-provider outages).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Usage from this machine's Codex session files (~/.codex/sessions), no server needed:
+    /// tokens, credits and cost per day, week, month or session, by model and surface.
+    ///
+    /// Reads every rollout file (live and archived) of one or more Codex homes in parallel.
+    /// Lines that cannot be read (truncated, garbage, an unknown future format) are counted
+    /// and reported, never fatal and never read as zero usage.
+    ///
+    /// Examples:
+    ///   steward report                              # per day, this machine's ~/.codex
+    ///   steward report session --since 2026-11-01
+    ///   steward report monthly --codex-home ~/.codex --codex-home /mnt/laptop/.codex
+    ///   steward report daily --json -z UTC | jq '.rows[] | {period, total_tokens}'
+    ///
+    /// Tokens follow Codex: cached input is part of input, reasoning part of output.
+    /// Credits and USD come from Steward's rate card ([rate_card] file in steward.toml).
+    #[command(verbatim_doc_comment)]
+    Report(ReportArgs),
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCommand),

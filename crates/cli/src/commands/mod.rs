@@ -7,6 +7,7 @@ mod compliance_admin;
 mod demo;
 mod local_admin;
 mod policy;
+mod report;
 mod roles;
 mod serve;
 
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Groups(cmd) => policy::groups(&config, &global, cmd).await,
         Command::Agent(cmd) => agent::run(&global, cmd).await,
         Command::Admin(cmd) => local_admin::run(&config, &global, cmd).await,
+        Command::Report(args) => report::run(&config, &global, args),
         Command::Config(ConfigCommand::Show) => {
             print!("{}", config.to_redacted_toml()?);
             Ok(())

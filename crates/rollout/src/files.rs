@@ -1,0 +1,128 @@
+//! Finding rollout files under Codex homes and reading them line by line.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use crate::line::{parse_line, Item};
+use crate::problem::{Problem, ProblemKind, Tally};
+use crate::reader::{Fact, ThreadState};
+
+/// One rollout file found under a home.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RolloutFile {
+    pub path: PathBuf,
+    pub len: u64,
+    /// Found under `archived_sessions/` rather than `sessions/`.
+    pub archived: bool,
+}
+
+/// Rollout files of `dir`: a `CODEX_HOME`-style root (its `sessions/` tree and
+/// `archived_sessions/`), or, when it has neither, any directory holding `rollout-*.jsonl`
+/// files at any depth. Sorted by path; unreadable subdirectories are skipped, a missing `dir`
+/// is an error.
+pub fn find_rollouts(dir: &Path) -> std::io::Result<Vec<RolloutFile>> {
+    std::fs::metadata(dir)?;
+    let mut found = Vec::new();
+    let sessions = dir.join("sessions");
+    let archived = dir.join("archived_sessions");
+    if sessions.is_dir() || archived.is_dir() {
+        walk(&sessions, false, &mut found);
+        walk(&archived, true, &mut found);
+    } else {
+        walk(dir, false, &mut found);
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn walk(dir: &Path, archived: bool, out: &mut Vec<RolloutFile>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(kind) = entry.file_type() else { continue };
+        let path = entry.path();
+        if kind.is_dir() {
+            walk(&path, archived, out);
+        } else if kind.is_file() && is_rollout_name(&entry.file_name().to_string_lossy()) {
+            let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            out.push(RolloutFile { path, len, archived });
+        }
+    }
+}
+
+/// `rollout-*.jsonl` (compressed `.jsonl.zst` files of the newest versions are not read yet).
+pub fn is_rollout_name(name: &str) -> bool {
+    name.starts_with("rollout-") && name.ends_with(".jsonl")
+}
+
+/// Reads a whole rollout file, calling `on_fact` with the thread's state and each fact, and
+/// counting lines, problems and unknown types in `tally`. A bad line is counted and skipped;
+/// it never stops the rest of the file. Returns the final state (after `finish`).
+pub fn read_file(
+    path: &Path,
+    tally: &mut Tally,
+    mut on_fact: impl FnMut(&ThreadState, Fact),
+) -> std::io::Result<ThreadState> {
+    let name = path.to_string_lossy().into_owned();
+    let mut state = ThreadState::for_file(&name);
+    let mut reader = BufReader::with_capacity(256 * 1024, File::open(path)?);
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut facts = Vec::new();
+    let mut line_no = 0u64;
+    let mut warned_no_meta = false;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        line_no += 1;
+        let complete = buf.last() == Some(&b'\n');
+        let mut bytes = buf.as_slice();
+        while let Some((b'\n' | b'\r', rest)) = bytes.split_last() {
+            bytes = rest;
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        tally.lines += 1;
+        match parse_line(bytes) {
+            Ok(parsed) => {
+                if let Item::Unknown(t) = &parsed.item {
+                    tally.unknown(t);
+                }
+                let is_usage = matches!(parsed.item, Item::UsageRecord { .. } | Item::TokenCount { .. });
+                if is_usage && state.meta.is_none() && !warned_no_meta {
+                    warned_no_meta = true;
+                    tally.problem(
+                        &name,
+                        line_no,
+                        Problem::new(
+                            ProblemKind::NoSessionMeta,
+                            "usage before any session_meta line: the thread id is taken from the file name",
+                        ),
+                    );
+                }
+                state.apply(&parsed, &mut facts);
+            }
+            Err(mut p) => {
+                if !complete && p.kind != ProblemKind::NotUtf8 {
+                    p = Problem::new(
+                        ProblemKind::Truncated,
+                        format!("last line has no end: {}", p.detail),
+                    );
+                }
+                tally.problem(&name, line_no, p);
+            }
+        }
+        for f in facts.drain(..) {
+            on_fact(&state, f);
+        }
+    }
+    state.finish(&mut facts);
+    for f in facts.drain(..) {
+        on_fact(&state, f);
+    }
+    Ok(state)
+}

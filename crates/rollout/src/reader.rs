@@ -1,0 +1,356 @@
+//! The per-thread state machine: rollout lines in file order → facts (thread, turns, per-response
+//! token usage, prompts, answers, tool calls).
+//!
+//! Usage rules (codex-facts §3.9, and Codex 0.169.0's rollouts):
+//! - `token_usage_record` lines (0.169.0+) are per response, with turn and response ids; when a
+//!   file has them, they are the usage and `token_count` events only keep the running total.
+//! - Otherwise each `token_count` with `info` is one response: `last_token_usage` when present,
+//!   else the difference of the cumulative `total_token_usage` from the previous one. A
+//!   `token_count` whose cumulative total equals the previous one repeats it (Codex re-emits
+//!   totals when only rate limits change) and is not counted again.
+//! - Cached input is inside input and reasoning inside output: figures are never added on top.
+//!
+//! The state is serialisable so that a server receiving a file in pieces can carry it between
+//! pieces.
+
+use serde::{Deserialize, Serialize};
+use steward_model::TokenUsage;
+
+use crate::line::{Item, ParsedLine, SessionMeta};
+
+/// Where a usage figure came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageBasis {
+    /// A `token_usage_record` line.
+    Record,
+    /// `token_count.info.last_token_usage`.
+    LastTokenUsage,
+    /// Derived: this `total_token_usage` minus the previous one.
+    TotalDelta,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageFact {
+    pub at_ms: i64,
+    pub turn_id: Option<String>,
+    /// Stable within the thread: the response id, else derived from the cumulative total.
+    pub response_key: String,
+    pub model: Option<String>,
+    pub usage: TokenUsage,
+    pub basis: UsageBasis,
+}
+
+/// What a thread's lines say, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Fact {
+    Thread(SessionMeta),
+    /// A turn, emitted once its model is known (its `turn_context`, first usage or end).
+    Turn {
+        turn_id: String,
+        at_ms: i64,
+        model: Option<String>,
+    },
+    Usage(UsageFact),
+    Prompt {
+        turn_id: Option<String>,
+        at_ms: i64,
+        text: String,
+    },
+    AgentMessage {
+        turn_id: Option<String>,
+        at_ms: i64,
+        text: String,
+    },
+    ToolCall {
+        turn_id: Option<String>,
+        at_ms: i64,
+        call_id: Option<String>,
+        name: String,
+    },
+    ToolOutput {
+        turn_id: Option<String>,
+        at_ms: i64,
+        call_id: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct OpenTurn {
+    id: String,
+    started_ms: i64,
+    /// Emitted as a `Fact::Turn` already.
+    announced: bool,
+    /// Named by an explicit turn line (`task_started`, a turn id), or seen doing something
+    /// (a prompt, usage). A bare `turn_context` (also written at resume) is neither until then.
+    real: bool,
+    /// Ended (`task_complete` / `turn_aborted`): a later prompt starts a new turn.
+    ended: bool,
+}
+
+/// Everything needed to continue reading a thread where the last piece ended.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThreadState {
+    pub meta: Option<SessionMeta>,
+    /// Thread id from the file name, used until (or if never) a `session_meta` names it.
+    pub fallback_id: Option<String>,
+    pub model: Option<String>,
+    turn: Option<OpenTurn>,
+    /// Turns seen in this thread (numbers turns of versions that write no turn ids).
+    pub turns: u64,
+    prev_total: Option<TokenUsage>,
+    /// The file has `token_usage_record` lines (they win over `token_count`).
+    usage_records: bool,
+    pub last_ms: Option<i64>,
+}
+
+impl ThreadState {
+    /// A reader for the rollout file `name` (its trailing UUID is the thread id by convention).
+    pub fn for_file(name: &str) -> Self {
+        ThreadState {
+            fallback_id: thread_id_from_file_name(name),
+            ..Self::default()
+        }
+    }
+
+    pub fn thread_id(&self) -> Option<&str> {
+        self.meta
+            .as_ref()
+            .map(|m| m.id.as_str())
+            .or(self.fallback_id.as_deref())
+    }
+
+    /// Folds one parsed line into the state, pushing what it means onto `out`.
+    pub fn apply(&mut self, line: &ParsedLine<'_>, out: &mut Vec<Fact>) {
+        let at_ms = line.timestamp_ms.or(self.last_ms).unwrap_or(0);
+        if line.timestamp_ms.is_some() {
+            self.last_ms = line.timestamp_ms;
+        }
+        match &line.item {
+            Item::SessionMeta(meta) => {
+                // A resumed or forked file can repeat history; the first meta names the thread.
+                if self.meta.is_none() {
+                    self.meta = Some(meta.clone());
+                    out.push(Fact::Thread(meta.clone()));
+                }
+            }
+            Item::TurnContext { turn_id, model } => {
+                match turn_id {
+                    Some(id) => self.begin_turn(Some(id), at_ms, true, out),
+                    // Versions without turn ids: a turn_context outside a turn may open one.
+                    None if !self.turn_is_open() => self.begin_turn(None, at_ms, false, out),
+                    None => {}
+                }
+                if model.is_some() {
+                    self.model = model.clone();
+                }
+                if self.turn_is_open() {
+                    self.announce(out);
+                }
+            }
+            Item::TurnStarted { turn_id } => match turn_id {
+                Some(id) => self.begin_turn(Some(id), at_ms, true, out),
+                None if self.turn_is_open() => self.mark_real(),
+                None => self.begin_turn(None, at_ms, true, out),
+            },
+            Item::TurnEnded { .. } => {
+                if self.turn_is_open() {
+                    self.mark_real();
+                }
+                self.announce(out);
+                if let Some(t) = self.turn.as_mut() {
+                    t.ended = true;
+                }
+            }
+            Item::Prompt { turn_id, text } => {
+                // Versions without turn ids: a prompt outside an open turn starts one.
+                match turn_id {
+                    Some(id) => self.begin_turn(Some(id), at_ms, true, out),
+                    None if self.turn_is_open() => self.mark_real(),
+                    None => self.begin_turn(None, at_ms, true, out),
+                }
+                out.push(Fact::Prompt {
+                    turn_id: self.turn_id(),
+                    at_ms,
+                    text: text.clone(),
+                });
+            }
+            Item::AgentMessage { text, .. } => out.push(Fact::AgentMessage {
+                turn_id: self.turn_id(),
+                at_ms,
+                text: text.clone(),
+            }),
+            Item::ToolCall { call_id, name } => out.push(Fact::ToolCall {
+                turn_id: self.turn_id(),
+                at_ms,
+                call_id: call_id.clone(),
+                name: name.clone(),
+            }),
+            Item::ToolOutput { call_id } => out.push(Fact::ToolOutput {
+                turn_id: self.turn_id(),
+                at_ms,
+                call_id: call_id.clone(),
+            }),
+            Item::UsageRecord {
+                turn_id,
+                response_id,
+                usage,
+                thread_total,
+            } => {
+                self.usage_records = true;
+                if let Some(id) = turn_id {
+                    self.begin_turn(Some(id), at_ms, true, out);
+                }
+                let derived = match (usage, thread_total) {
+                    (Some(u), _) => Some(*u),
+                    (None, Some(total)) => Some(delta(total, self.prev_total.as_ref())),
+                    (None, None) => None,
+                };
+                if let Some(total) = thread_total {
+                    self.prev_total = Some(*total);
+                }
+                if let Some(usage) = derived {
+                    let key = response_id
+                        .clone()
+                        .unwrap_or_else(|| total_key(thread_total.as_ref(), &usage));
+                    self.usage(at_ms, key, usage, UsageBasis::Record, out);
+                }
+            }
+            Item::TokenCount { total, last } => {
+                if total.is_none() && last.is_none() {
+                    return;
+                }
+                if let (Some(t), Some(prev)) = (total, self.prev_total.as_ref()) {
+                    if t == prev {
+                        return; // the same cumulative total again: nothing new was spent
+                    }
+                }
+                let usage = match (last, total) {
+                    (Some(l), _) => (*l, UsageBasis::LastTokenUsage),
+                    (None, Some(t)) => (delta(t, self.prev_total.as_ref()), UsageBasis::TotalDelta),
+                    (None, None) => return,
+                };
+                let key = total_key(total.as_ref(), &usage.0);
+                self.prev_total = match (total, self.prev_total) {
+                    (Some(t), _) => Some(*t),
+                    (None, Some(mut p)) => {
+                        p.add(&usage.0);
+                        Some(p)
+                    }
+                    (None, None) => Some(usage.0),
+                };
+                if !self.usage_records {
+                    self.usage(at_ms, key, usage.0, usage.1, out);
+                }
+            }
+            Item::Other | Item::Unknown(_) => {}
+        }
+    }
+
+    /// Announces a turn still waiting for its model (end of the file or of the input).
+    pub fn finish(&mut self, out: &mut Vec<Fact>) {
+        self.announce(out);
+    }
+
+    fn turn_id(&self) -> Option<String> {
+        self.turn.as_ref().map(|t| t.id.clone())
+    }
+
+    fn turn_is_open(&self) -> bool {
+        self.turn.as_ref().is_some_and(|t| !t.ended)
+    }
+
+    fn mark_real(&mut self) {
+        if let Some(t) = self.turn.as_mut() {
+            t.real = true;
+        }
+    }
+
+    fn begin_turn(&mut self, id: Option<&String>, at_ms: i64, real: bool, out: &mut Vec<Fact>) {
+        if let (Some(id), Some(open)) = (id, self.turn.as_ref()) {
+            if &open.id == id {
+                return; // the same turn, named again by another line
+            }
+        }
+        self.announce(out);
+        if self.turn.as_ref().is_some_and(|t| !t.real) {
+            self.turns -= 1; // a bare turn_context that nothing followed: not a turn
+        }
+        self.turns += 1;
+        let id = match id {
+            Some(id) => id.clone(),
+            None => format!("{}#{}", self.thread_id().unwrap_or("thread"), self.turns),
+        };
+        self.turn = Some(OpenTurn {
+            id,
+            started_ms: at_ms,
+            announced: false,
+            real,
+            ended: false,
+        });
+    }
+
+    fn announce(&mut self, out: &mut Vec<Fact>) {
+        if let Some(t) = self.turn.as_mut() {
+            if !t.announced && t.real {
+                t.announced = true;
+                out.push(Fact::Turn {
+                    turn_id: t.id.clone(),
+                    at_ms: t.started_ms,
+                    model: self.model.clone(),
+                });
+            }
+        }
+    }
+
+    fn usage(&mut self, at_ms: i64, key: String, usage: TokenUsage, basis: UsageBasis, out: &mut Vec<Fact>) {
+        if self.turn_is_open() {
+            self.mark_real();
+            self.announce(out);
+        }
+        out.push(Fact::Usage(UsageFact {
+            at_ms,
+            turn_id: self.turn_id(),
+            response_key: key,
+            model: self.model.clone(),
+            usage,
+            basis,
+        }));
+    }
+}
+
+/// `total - prev`, figure by figure; a total below the previous one means the counter restarted
+/// (a resume in some versions), so the total itself is the new usage.
+fn delta(total: &TokenUsage, prev: Option<&TokenUsage>) -> TokenUsage {
+    let Some(prev) = prev else { return *total };
+    if total.total < prev.total || total.input < prev.input || total.output < prev.output {
+        return *total;
+    }
+    TokenUsage {
+        input: total.input - prev.input,
+        cached_input: (total.cached_input - prev.cached_input).max(0),
+        output: total.output - prev.output,
+        reasoning_output: (total.reasoning_output - prev.reasoning_output).max(0),
+        total: total.total - prev.total,
+    }
+}
+
+fn total_key(total: Option<&TokenUsage>, usage: &TokenUsage) -> String {
+    match total {
+        Some(t) => format!("total:{}:{}:{}", t.total, t.input, t.output),
+        None => format!("last:{}:{}:{}", usage.total, usage.input, usage.output),
+    }
+}
+
+/// `rollout-2025-10-01T14-03-22-0199a1b2-....jsonl` → the trailing UUID (36 characters).
+pub fn thread_id_from_file_name(name: &str) -> Option<String> {
+    let stem = name.rsplit('/').next().unwrap_or(name);
+    let stem = stem
+        .strip_suffix(".jsonl.zst")
+        .or_else(|| stem.strip_suffix(".jsonl"))
+        .unwrap_or(stem);
+    let id = stem.get(stem.len().checked_sub(36)?..)?;
+    let dashes = id.char_indices().filter(|(_, c)| *c == '-').map(|(i, _)| i);
+    let ok = dashes.eq([8, 13, 18, 23]) && id.chars().all(|c| c == '-' || c.is_ascii_hexdigit());
+    ok.then(|| id.to_ascii_lowercase())
+}
