@@ -69,8 +69,10 @@ pub struct ProblemExample {
     pub detail: String,
 }
 
-/// How many examples a report keeps (the counts are always complete).
+/// How many examples a report keeps (the counts are always complete), and of one kind: a file
+/// of binary noise must not crowd out the one line with a bad token figure.
 pub const MAX_EXAMPLES: usize = 20;
+pub const MAX_EXAMPLES_PER_KIND: usize = 3;
 
 /// Problems and unknown line types of a scan, mergeable across files and threads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,7 +87,7 @@ pub struct Tally {
 impl Tally {
     pub fn problem(&mut self, file: &str, line: u64, p: Problem) {
         *self.problems.entry(p.kind).or_default() += 1;
-        if self.examples.len() < MAX_EXAMPLES {
+        if self.examples.len() < MAX_EXAMPLES && self.examples_of(p.kind) < MAX_EXAMPLES_PER_KIND {
             self.examples.push(ProblemExample {
                 file: file.to_owned(),
                 line,
@@ -93,6 +95,10 @@ impl Tally {
                 detail: p.detail,
             });
         }
+    }
+
+    fn examples_of(&self, kind: ProblemKind) -> usize {
+        self.examples.iter().filter(|e| e.kind == kind).count()
     }
 
     pub fn unknown(&mut self, line_type: &str) {
@@ -111,7 +117,10 @@ impl Tally {
         for (k, v) in other.unknown_types {
             *self.unknown_types.entry(k).or_default() += v;
         }
-        let room = MAX_EXAMPLES.saturating_sub(self.examples.len());
-        self.examples.extend(other.examples.into_iter().take(room));
+        for ex in other.examples {
+            if self.examples.len() < MAX_EXAMPLES && self.examples_of(ex.kind) < MAX_EXAMPLES_PER_KIND {
+                self.examples.push(ex);
+            }
+        }
     }
 }

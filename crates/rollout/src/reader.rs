@@ -86,6 +86,11 @@ struct OpenTurn {
     real: bool,
     /// Ended (`task_complete` / `turn_aborted`): a later prompt starts a new turn.
     ended: bool,
+    /// Has had its prompt / some usage (versions without turn ids cut turns on these).
+    #[serde(default)]
+    prompted: bool,
+    #[serde(default)]
+    used: bool,
 }
 
 /// Everything needed to continue reading a thread where the last piece ended.
@@ -137,9 +142,10 @@ impl ThreadState {
             Item::TurnContext { turn_id, model } => {
                 match turn_id {
                     Some(id) => self.begin_turn(Some(id), at_ms, true, out),
-                    // Versions without turn ids: a turn_context outside a turn may open one.
-                    None if !self.turn_is_open() => self.begin_turn(None, at_ms, false, out),
-                    None => {}
+                    // Versions without turn ids write one per turn (before or after its prompt)
+                    // and one at resume: it opens a turn unless the open one has had no usage.
+                    None if self.turn_is_open() && !self.turn.as_ref().is_some_and(|t| t.used) => {}
+                    None => self.begin_turn(None, at_ms, false, out),
                 }
                 if model.is_some() {
                     self.model = model.clone();
@@ -163,11 +169,16 @@ impl ThreadState {
                 }
             }
             Item::Prompt { turn_id, text } => {
-                // Versions without turn ids: a prompt outside an open turn starts one.
+                // Versions without turn ids: a prompt joins an open turn that has neither a
+                // prompt nor usage yet (opened by its turn_context), else it starts one.
+                let joins = self.turn_is_open() && self.turn.as_ref().is_some_and(|t| !t.prompted && !t.used);
                 match turn_id {
                     Some(id) => self.begin_turn(Some(id), at_ms, true, out),
-                    None if self.turn_is_open() => self.mark_real(),
+                    None if joins => self.mark_real(),
                     None => self.begin_turn(None, at_ms, true, out),
+                }
+                if let Some(t) = self.turn.as_mut() {
+                    t.prompted = true;
                 }
                 out.push(Fact::Prompt {
                     turn_id: self.turn_id(),
@@ -287,6 +298,8 @@ impl ThreadState {
             announced: false,
             real,
             ended: false,
+            prompted: false,
+            used: false,
         });
     }
 
@@ -307,6 +320,9 @@ impl ThreadState {
         if self.turn_is_open() {
             self.mark_real();
             self.announce(out);
+            if let Some(t) = self.turn.as_mut() {
+                t.used = true;
+            }
         }
         out.push(Fact::Usage(UsageFact {
             at_ms,

@@ -304,3 +304,53 @@ fn usage_without_session_meta_is_flagged_but_kept() {
     assert_eq!(usages(&facts).len(), 1);
     assert_eq!(tally.problems.get(&ProblemKind::NoSessionMeta), Some(&1));
 }
+
+/// Versions without turn ids cut turns on prompts and turn_contexts, in either order; the
+/// turn_context written at resume is not a turn by itself.
+#[test]
+fn turns_without_ids_in_either_order() {
+    let tc =
+        |ts: &str| format!(r#"{{"timestamp":"{ts}","type":"turn_context","payload":{{"model":"gpt-5"}}}}"#);
+    let um = |ts: &str| {
+        format!(
+            r#"{{"timestamp":"{ts}","type":"event_msg","payload":{{"type":"user_message","message":"go"}}}}"#
+        )
+    };
+    let tok = |ts: &str, n: i64| token_count(ts, None, Some(usage_json(n, 0, 1, 0)));
+    let prompt_first = vec![
+        meta("codex_cli_rs", "0.30.0"),
+        um("2025-10-01T10:00:00.000Z"),
+        tc("2025-10-01T10:00:00.100Z"),
+        tok("2025-10-01T10:00:01.000Z", 10),
+        tok("2025-10-01T10:00:02.000Z", 20),
+        um("2025-10-01T10:01:00.000Z"),
+        tc("2025-10-01T10:01:00.100Z"),
+        tok("2025-10-01T10:01:01.000Z", 30),
+        // resume: a bare turn_context, then nothing
+        tc("2025-10-02T10:00:00.000Z"),
+    ];
+    let (facts, _) = read(&prompt_first, b"");
+    assert_eq!(turns(&facts).len(), 2, "{:?}", turns(&facts));
+    let context_first = vec![
+        meta("codex_cli_rs", "0.40.0"),
+        tc("2025-10-01T10:00:00.000Z"),
+        um("2025-10-01T10:00:00.100Z"),
+        tok("2025-10-01T10:00:01.000Z", 10),
+        tc("2025-10-01T10:01:00.000Z"),
+        um("2025-10-01T10:01:00.100Z"),
+        tok("2025-10-01T10:01:01.000Z", 30),
+        tc("2025-10-01T10:02:00.000Z"),
+        um("2025-10-01T10:02:00.100Z"),
+    ];
+    let (facts, _) = read(&context_first, b"");
+    assert_eq!(
+        turns(&facts).len(),
+        3,
+        "a prompt without usage yet is still a turn"
+    );
+    let per_turn: Vec<Option<String>> = usages(&facts).iter().map(|u| u.turn_id.clone()).collect();
+    assert_eq!(
+        per_turn,
+        vec![Some(format!("{THREAD}#1")), Some(format!("{THREAD}#2"))]
+    );
+}

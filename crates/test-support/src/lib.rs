@@ -6,12 +6,14 @@
 //! that cannot run must fail, never pass silently.
 
 mod bg_server;
+pub mod ccusage;
 pub mod codex;
 pub mod codex_chatgpt;
 pub mod otlp_sink;
 pub mod python_otel;
 pub mod responses_standin;
 pub mod steward;
+pub mod synthetic_home;
 pub mod time_fmt;
 pub mod usage_api;
 

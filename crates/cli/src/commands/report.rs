@@ -180,8 +180,12 @@ fn print_problems(report: &Report) {
             "warning: {problems} line(s) could not be read and were skipped ({}):",
             kinds.join(", ")
         );
-        for ex in report.problem_examples.iter().take(5) {
-            eprintln!("  {}:{}: {}: {}", ex.file, ex.line, ex.kind.as_str(), ex.detail);
+        // One example of each kind (the JSON output has up to three of each).
+        let mut shown = std::collections::BTreeSet::new();
+        for ex in &report.problem_examples {
+            if shown.insert(ex.kind) {
+                eprintln!("  {}:{}: {}: {}", ex.file, ex.line, ex.kind.as_str(), ex.detail);
+            }
         }
     }
     if !report.unknown_line_types.is_empty() {
