@@ -19,6 +19,7 @@ mod identity;
 mod ingest;
 mod pg;
 mod policy;
+mod report;
 mod server;
 mod stats;
 mod usage;
@@ -243,6 +244,12 @@ enum Cmd {
         #[command(flatten)]
         opts: dashboard::DashboardOpts,
     },
+    /// `steward report` beside ccusage on the same multi-GB synthetic Codex home: throughput
+    /// and peak RSS of each, in the same run.
+    Report {
+        #[command(flatten)]
+        opts: report::ReportOpts,
+    },
     /// Both benchmarks on SQLite, and on PostgreSQL when a URL is given.
     All {
         #[command(flatten)]
@@ -263,6 +270,7 @@ struct Report {
     policy: Vec<policy::PolicyResult>,
     identity: Vec<identity::IdentityResult>,
     dashboard: Vec<dashboard::DashboardResult>,
+    report: Vec<report::ReportResult>,
 }
 
 fn main() -> Result<()> {
@@ -303,6 +311,7 @@ async fn run(cli: Cli) -> Result<()> {
         policy: Vec::new(),
         identity: Vec::new(),
         dashboard: Vec::new(),
+        report: Vec::new(),
     };
     let common = &cli.common;
     match &cli.command {
@@ -313,6 +322,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Policy { opts } => report.policy.push(policy::run(opts, common).await?),
         Cmd::Identity { opts } => report.identity.push(identity::run(opts, common).await?),
         Cmd::Dashboard { opts } => report.dashboard.push(dashboard::run(opts, common).await?),
+        Cmd::Report { opts } => report.report.push(report::run(opts, common).await?),
         Cmd::SqliteVariants { records, batch } => {
             report.sqlite_variants = explore::run(*records, *batch, common).await?
         }
@@ -491,5 +501,6 @@ fn markdown(r: &Report) -> String {
         }
     }
     dashboard::markdown(&mut s, &r.dashboard);
+    report::markdown(&mut s, &r.report);
     s
 }

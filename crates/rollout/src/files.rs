@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use crate::line::{parse_line, Item};
+use crate::line::{is_history_line, parse_line, Item};
 use crate::problem::{Problem, ProblemKind, Tally};
 use crate::reader::{Fact, ThreadState};
 
@@ -57,11 +57,22 @@ pub fn is_rollout_name(name: &str) -> bool {
     name.starts_with("rollout-") && name.ends_with(".jsonl")
 }
 
+/// How much of a file to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadMode {
+    /// Every line parsed: prompts, answers and tool calls too (compliance, shipping).
+    Everything,
+    /// Usage accounting only: well-framed history lines (`response_item`, `compacted`, ...,
+    /// most of the bytes) are counted but not parsed; see [`is_history_line`].
+    UsageOnly,
+}
+
 /// Reads a whole rollout file, calling `on_fact` with the thread's state and each fact, and
 /// counting lines, problems and unknown types in `tally`. A bad line is counted and skipped;
 /// it never stops the rest of the file. Returns the final state (after `finish`).
 pub fn read_file(
     path: &Path,
+    mode: ReadMode,
     tally: &mut Tally,
     mut on_fact: impl FnMut(&ThreadState, Fact),
 ) -> std::io::Result<ThreadState> {
@@ -87,6 +98,9 @@ pub fn read_file(
             continue;
         }
         tally.lines += 1;
+        if mode == ReadMode::UsageOnly && is_history_line(bytes) {
+            continue;
+        }
         match parse_line(bytes) {
             Ok(parsed) => {
                 if let Item::Unknown(t) = &parsed.item {

@@ -151,6 +151,38 @@ const OTHER_EVENTS: &[&str] = &[
     "rate_limits",
 ];
 
+/// Line types that hold history (most of a rollout's bytes) and no usage.
+const HISTORY_LINE_TYPES: &[&str] = &[
+    "response_item",
+    "compacted",
+    "world_state",
+    "inter_agent_communication",
+    "inter_agent_communication_metadata",
+];
+
+/// Whether `bytes` is, by its framing, a history line that usage accounting can skip without
+/// parsing: `{` … `}` with an envelope `type` among [`HISTORY_LINE_TYPES`] before any `payload`.
+/// Codex writes the envelope keys in the order timestamp, (ordinal,) type, payload, so the type
+/// is within the first bytes. Anything else (garbage, a cut-off line, another key order) is
+/// not skippable and gets the full parse, so it is still checked and counted.
+pub fn is_history_line(bytes: &[u8]) -> bool {
+    if bytes.first() != Some(&b'{') || bytes.last() != Some(&b'}') {
+        return false;
+    }
+    let head = &bytes[..bytes.len().min(160)];
+    let Some(at) = memchr::memmem::find(head, b"\"type\":\"") else {
+        return false;
+    };
+    if memchr::memmem::find(&head[..at], b"\"payload\"").is_some() {
+        return false;
+    }
+    let value = &head[at + 8..];
+    let Some(end) = memchr::memchr(b'"', value) else {
+        return false;
+    };
+    HISTORY_LINE_TYPES.iter().any(|t| t.as_bytes() == &value[..end])
+}
+
 /// Parses one line (without its newline).
 pub fn parse_line(bytes: &[u8]) -> Result<ParsedLine<'_>, Problem> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
@@ -415,5 +447,33 @@ fn kind_of(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_lines_are_recognised_by_their_framing_only_when_well_formed() {
+        let ok = br#"{"timestamp":"2026-11-20T22:04:08.614Z","ordinal":10,"type":"response_item","payload":{"type":"message"}}"#;
+        assert!(is_history_line(ok));
+        assert!(is_history_line(
+            br#"{"timestamp":"x","type":"compacted","payload":{}}"#
+        ));
+        // Usage lines, other key orders, cut-off lines and garbage get the full parse.
+        assert!(!is_history_line(
+            br#"{"timestamp":"x","type":"event_msg","payload":{"type":"response_item"}}"#
+        ));
+        assert!(!is_history_line(
+            br#"{"payload":{"type":"response_item"},"type":"event_msg"}"#
+        ));
+        assert!(!is_history_line(
+            br#"{"timestamp":"x","type":"response_item","payload":{"type":"mess"#
+        ));
+        assert!(!is_history_line(b"\xff\xfe{}"));
+        assert!(!is_history_line(
+            br#"{"timestamp":"x","type":"response_item_v2","payload":{}}"#
+        ));
     }
 }

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use steward_model::{client_id_for, RateCard, TokenUsage};
 
-use crate::files::{find_rollouts, read_file, RolloutFile};
+use crate::files::{find_rollouts, read_file, ReadMode, RolloutFile};
 use crate::problem::{ProblemKind, Tally};
 use crate::reader::Fact;
 
@@ -266,7 +266,7 @@ fn one_file(path: &Path, opts: &ReportOptions<'_>) -> Partial {
     };
     let file_name = path.to_string_lossy().into_owned();
     let mut tally = Tally::default();
-    let result = read_file(path, &mut tally, |state, fact| {
+    let result = read_file(path, ReadMode::UsageOnly, &mut tally, |state, fact| {
         let (at_ms, model, is_turn, usage) = match &fact {
             Fact::Usage(u) => (u.at_ms, u.model.clone(), false, Some(u.usage)),
             Fact::Turn { at_ms, model, .. } => (*at_ms, model.clone(), true, None),

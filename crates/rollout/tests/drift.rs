@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use steward_model::TokenUsage;
-use steward_rollout::files::read_file;
+use steward_rollout::files::{read_file, ReadMode};
 use steward_rollout::{thread_id_from_file_name, Fact, ProblemKind, Tally, UsageBasis, UsageFact};
 
 const THREAD: &str = "01a1fafd-05c3-7823-94f9-030a5d2f6e94";
@@ -61,7 +61,10 @@ fn read(lines: &[String], tail: &[u8]) -> (Vec<Fact>, Tally) {
     drop(f);
     let mut tally = Tally::default();
     let mut facts = Vec::new();
-    read_file(&path, &mut tally, |_, fact| facts.push(fact)).expect("read");
+    read_file(&path, ReadMode::Everything, &mut tally, |_, fact| {
+        facts.push(fact)
+    })
+    .expect("read");
     (facts, tally)
 }
 
@@ -264,7 +267,7 @@ fn unknown_future_versions_keep_what_is_understood() {
         r#"{"timestamp":"2027-03-01T08:00:00.200Z","type":"event_msg","payload":{"type":"telepathy_started","turn_id":"t-9"}}"#.to_owned(),
         r#"{"timestamp":"2027-03-01T08:00:00.300Z","type":"event_msg","payload":{"type":"turn_started","turn_id":"t-9","brand_new":true}}"#.to_owned(),
         r#"{"timestamp":"2027-03-01T08:00:00.400Z","type":"turn_context","payload":{"turn_id":"t-9","model":"gpt-9-codex","new_knob":[1,2]}}"#.to_owned(),
-        token_count("2027-03-01T08:00:01.000Z", Some(format!(r#"{{"input_tokens":10,"cached_input_tokens":0,"cache_write_input_tokens":7,"output_tokens":5,"reasoning_output_tokens":0,"total_tokens":15,"future_tokens":3}}"#)), Some(usage_json(10, 0, 5, 0))),
+        token_count("2027-03-01T08:00:01.000Z", Some(r#"{"input_tokens":10,"cached_input_tokens":0,"cache_write_input_tokens":7,"output_tokens":5,"reasoning_output_tokens":0,"total_tokens":15,"future_tokens":3}"#.to_owned()), Some(usage_json(10, 0, 5, 0))),
     ];
     let (facts, tally) = read(&lines, b"");
     assert_eq!(tally.problem_count(), 0, "{tally:?}");
