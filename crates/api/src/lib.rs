@@ -21,6 +21,7 @@ mod identity_routes;
 mod otlp;
 mod policies;
 mod policy_assignment;
+mod rollouts;
 mod routes;
 pub mod scim;
 mod session;

@@ -74,6 +74,33 @@ fn failure(err: ApiError, encoding: Encoding) -> Response {
     )
 }
 
+/// Who may send telemetry: an ingest token (a person's or the workspace's), or an API key
+/// with the `ingest` scope. Shared by OTLP and shipped rollouts.
+pub(crate) async fn ingest_principal(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<IngestPrincipal, ApiError> {
+    let credential = authenticate(state, headers).await?;
+    match credential.kind {
+        CredentialKind::UserIngest { user_id } => Ok(IngestPrincipal::User {
+            workspace_id: credential.workspace_id,
+            user_id,
+        }),
+        CredentialKind::WorkspaceIngest => Ok(IngestPrincipal::Workspace {
+            workspace_id: credential.workspace_id,
+        }),
+        CredentialKind::ApiKey { .. } if credential.has_scope(ApiScope::Ingest) => {
+            Ok(IngestPrincipal::Workspace {
+                workspace_id: credential.workspace_id,
+            })
+        }
+        CredentialKind::ApiKey { .. } => Err(ApiError::Forbidden {
+            code: "insufficient_scope",
+            message: "this API key has no `ingest` scope; use an ingest token".to_owned(),
+        }),
+    }
+}
+
 /// Everything a signal handler needs before decoding: authentication and a decompressed body.
 async fn prepare(
     state: &AppState,
@@ -84,31 +111,9 @@ async fn prepare(
     // Errors are answered in the request's encoding when it is known, else as protobuf.
     let encoding = Encoding::from_content_type(content_type);
     let reply_as = *encoding.as_ref().unwrap_or(&Encoding::Protobuf);
-    let credential = authenticate(state, headers).await.map_err(|e| (e, reply_as))?;
-    let principal = match credential.kind {
-        CredentialKind::UserIngest { user_id } => IngestPrincipal::User {
-            workspace_id: credential.workspace_id,
-            user_id,
-        },
-        CredentialKind::WorkspaceIngest => IngestPrincipal::Workspace {
-            workspace_id: credential.workspace_id,
-        },
-        CredentialKind::ApiKey { .. } if credential.has_scope(ApiScope::Ingest) => {
-            IngestPrincipal::Workspace {
-                workspace_id: credential.workspace_id,
-            }
-        }
-        CredentialKind::ApiKey { .. } => {
-            let message = "this API key has no `ingest` scope; use an ingest token".to_owned();
-            return Err((
-                ApiError::Forbidden {
-                    code: "insufficient_scope",
-                    message,
-                },
-                reply_as,
-            ));
-        }
-    };
+    let principal = ingest_principal(state, headers)
+        .await
+        .map_err(|e| (e, reply_as))?;
     let encoding = encoding.map_err(|e| (ApiError::Ingest(e), reply_as))?;
     let limit = state.limits.max_body_bytes;
     let body = body.map_err(|rejection| {

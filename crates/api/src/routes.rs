@@ -10,7 +10,7 @@ use crate::access::Access::{self, *};
 use crate::state::AppState;
 use crate::{
     agent_policy, analytics, chatgpt_backend as cb, compliance, compliance_delete, compliance_tasks,
-    dashboard, health, otlp, policies, policy_assignment as pa, web,
+    dashboard, health, otlp, policies, policy_assignment as pa, rollouts, web,
 };
 
 /// One route: method, axum path pattern, who may call it, and its handler.
@@ -74,6 +74,8 @@ pub fn table() -> Vec<Route> {
         r(M::POST, "/v1/logs", IngestToken, post(otlp::logs)),
         r(M::POST, "/v1/traces", IngestToken, post(otlp::traces)),
         r(M::POST, "/v1/metrics", IngestToken, post(otlp::metrics)),
+        // Shipped Codex session rollouts (`steward agent ship`, docs/rollouts.md).
+        r(M::POST, "/v1/rollouts", IngestToken, post(rollouts::post_piece)),
         r(
             M::GET,
             "/v1/analytics/codex/workspaces/{workspace_id}/usage",

@@ -96,7 +96,7 @@ pub fn sqlite_raw_insert(
             for e in chunk {
                 if let Some(claim) = claim.as_mut() {
                     let key = steward_store::rollup::event_key_bytes(&e.workspace_id, &e.dedup_key);
-                    if claim.execute(rusqlite::params![e.timestamp_ms, &key[..]])? == 0 {
+                    if claim.execute(rusqlite::params![e.dedup_claim_ms(), &key[..]])? == 0 {
                         continue;
                     }
                 }
@@ -746,7 +746,7 @@ async fn pg_ceiling(
             let mut writer = std::pin::pin!(writer);
             for e in chunk {
                 let key = steward_store::rollup::event_key_bytes(&e.workspace_id, &e.dedup_key);
-                writer.as_mut().write(&[&e.timestamp_ms, &&key[..]]).await?;
+                writer.as_mut().write(&[&e.dedup_claim_ms(), &&key[..]]).await?;
             }
             writer.finish().await?;
         }

@@ -67,6 +67,7 @@ pub async fn run(opts: &ReportOpts, common: &Common) -> Result<ReportResult> {
         tool_bytes_per_turn: 24_000,
         days: 60,
         seed: 11,
+        ..SyntheticSpec::default()
     };
     eprintln!(
         "generating {} rollout files (~{:.1} GB) in {}",

@@ -63,6 +63,8 @@ const EXPECTED: &[(&str, &str, Rule)] = &[
     ("POST", "/v1/logs", Telemetry),
     ("POST", "/v1/traces", Telemetry),
     ("POST", "/v1/metrics", Telemetry),
+    // Shipped rollout pieces (`steward agent ship`): the same credentials as OTLP.
+    ("POST", "/v1/rollouts", Telemetry),
     (
         "GET",
         "/v1/analytics/codex/workspaces/{workspace_id}/usage",

@@ -11,10 +11,12 @@
 
 pub mod capture;
 pub mod error;
+pub mod fact_keys;
 pub mod identity;
 pub mod normalize;
 pub mod otlp;
 pub mod pipeline;
 pub mod queue;
+pub mod rollout;
 
 pub use error::IngestError;

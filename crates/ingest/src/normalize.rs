@@ -328,12 +328,21 @@ fn opt_count(m: &Map<String, Value>, key: &str) -> Result<Option<i64>, String> {
 
 /// Finishes a parsed record for one workspace and user: dedup key and price.
 pub fn finalize(p: ParsedRecord, workspace_id: &str, user_id: &str, rate_card: &RateCard) -> NormalizedEvent {
-    let mut hasher = Sha256::new();
-    hasher.update(workspace_id.as_bytes());
-    hasher.update([0u8]);
-    hasher.update(p.raw.as_bytes());
-    // 128 bits are plenty against accidental collisions and halve the index size.
-    let dedup_key = hex::encode(&hasher.finalize()[..16]);
+    // A counted response's key is the fact's (thread + figures), shared with rollouts, so the
+    // same response shipped both ways counts once; other records are keyed by their content.
+    let dedup_key = match (&p.kind, &p.thread_id) {
+        (EventKind::ResponseCompleted(u), Some(thread)) => {
+            crate::fact_keys::response_key(workspace_id, thread, u)
+        }
+        _ => {
+            let mut hasher = Sha256::new();
+            hasher.update(workspace_id.as_bytes());
+            hasher.update([0u8]);
+            hasher.update(p.raw.as_bytes());
+            // 128 bits are plenty against accidental collisions and halve the index size.
+            hex::encode(&hasher.finalize()[..16])
+        }
+    };
     let (price, version) = match p.kind.usage() {
         Some(u) => (rate_card.price(p.model.as_deref(), u), rate_card.version.clone()),
         None => (Default::default(), String::new()),

@@ -56,6 +56,18 @@ impl Ingestor {
         &self.queue
     }
 
+    pub(crate) fn store(&self) -> &Arc<dyn steward_store::Store> {
+        &self.store
+    }
+
+    pub(crate) fn resolver(&self) -> &Resolver {
+        &self.resolver
+    }
+
+    pub(crate) fn rate_card(&self) -> &RateCard {
+        &self.rate_card
+    }
+
     pub async fn ingest_logs(
         &self,
         principal: &IngestPrincipal,
@@ -72,7 +84,13 @@ impl Ingestor {
                 unknown += 1;
             }
             let user_id = self.resolver.user_for(principal, &record.identity).await?;
-            events.push(finalize(record, workspace_id, &user_id, &self.rate_card));
+            let turn = self.turn_of_prompt(workspace_id, &record).await?;
+            let mut event = finalize(record, workspace_id, &user_id, &self.rate_card);
+            if let (Some(turn), Some(thread)) = (turn, event.thread_id.as_deref()) {
+                // The turn's own key, shared with rollouts: a turn shipped both ways counts once.
+                event.dedup_key = crate::fact_keys::turn_key(workspace_id, thread, &turn);
+            }
+            events.push(event);
         }
         let accepted = events.len() as u64;
         self.queue.write(events).await?;
@@ -107,6 +125,21 @@ impl Ingestor {
 }
 
 impl Ingestor {
+    /// The turn id of a `codex.user_prompt` record, from its trace's turn span (stored when
+    /// traces are exported; Codex flushes traces before logs).
+    async fn turn_of_prompt(
+        &self,
+        workspace_id: &str,
+        record: &crate::normalize::ParsedRecord,
+    ) -> Result<Option<String>, IngestError> {
+        match (&record.kind, &record.trace_id, &record.thread_id) {
+            (steward_model::EventKind::UserPrompt, Some(trace), Some(_)) => {
+                Ok(self.store.turn_for_trace(workspace_id, trace).await?)
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Traces: validated (decoding is the validation) and counted. Their token figures repeat
     /// the log events' (counting both would double-count), but one fact is only in traces: the
     /// turn id (`turn.id` on `session_task.turn`, whose trace id the turn's log records carry;

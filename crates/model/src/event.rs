@@ -9,6 +9,8 @@ use crate::usage::TokenUsage;
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     OtlpLogs,
+    /// A line of a Codex session rollout file, shipped by `steward agent ship`.
+    Rollout,
     Demo,
 }
 
@@ -16,6 +18,7 @@ impl Source {
     pub fn as_str(self) -> &'static str {
         match self {
             Source::OtlpLogs => "otlp_logs",
+            Source::Rollout => "rollout",
             Source::Demo => "demo",
         }
     }
@@ -94,4 +97,21 @@ pub struct NormalizedEvent {
     /// directory from traces, it names the thread's Codex environment.
     #[serde(default)]
     pub host_name: Option<String>,
+}
+
+impl NormalizedEvent {
+    /// The time half of this event's dedup claim (`event_keys` is keyed (time, key) so that new
+    /// keys land at the end of its index, which works because a re-sent record has the same
+    /// time). Turns and model responses are keyed by the fact itself, shared by every source
+    /// that reports it (OTLP logs, shipped rollouts), and those sources' clocks differ: their
+    /// claims are timeless (0), so the fact is claimed once whoever reports it first.
+    pub fn dedup_claim_ms(&self) -> i64 {
+        let shared_fact = matches!(self.source, Source::OtlpLogs | Source::Rollout)
+            && matches!(self.kind, EventKind::UserPrompt | EventKind::ResponseCompleted(_));
+        if shared_fact {
+            0
+        } else {
+            self.timestamp_ms
+        }
+    }
 }

@@ -22,6 +22,7 @@ mod migrate;
 mod policies;
 mod principals;
 mod retention;
+mod rollout;
 mod scim;
 mod tasks;
 mod usage;

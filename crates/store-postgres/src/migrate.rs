@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "active_users",
         include_str!("../migrations/0010_active_users.sql"),
     ),
+    (
+        11,
+        "rollout_files",
+        include_str!("../migrations/0011_rollout_files.sql"),
+    ),
 ];
 
 /// Key of the transaction-scoped advisory lock that serialises migrators (ASCII "stewmigr"),

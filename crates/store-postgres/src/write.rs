@@ -141,7 +141,7 @@ fn unique_sorted(events: &[NormalizedEvent]) -> Vec<([u8; 16], &NormalizedEvent)
         .filter(|(k, _)| seen.insert(*k))
         .collect();
     // Sorted like the event_keys primary key, so concurrent transactions lock in one order.
-    unique.sort_by_key(|(key, e)| (e.timestamp_ms, *key));
+    unique.sort_by_key(|(key, e)| (e.dedup_claim_ms(), *key));
     unique
 }
 
@@ -158,7 +158,7 @@ async fn attempt_insert(
         tx.prepare_cached(INSERT_EVENTS_QUEUEING)
     )?;
     // The workspace is part of the key bytes: equal dedup keys in two workspaces are two events.
-    let times: Vec<i64> = events.iter().map(|(_, e)| e.timestamp_ms).collect();
+    let times: Vec<i64> = events.iter().map(|(_, e)| e.dedup_claim_ms()).collect();
     let keys: Vec<&[u8]> = events.iter().map(|(k, _)| &k[..]).collect();
     let claimed: HashSet<Vec<u8>> = tx
         .query(&claim, &[&times, &keys])

@@ -15,6 +15,7 @@ mod migrate;
 mod policies;
 mod principals;
 mod retention;
+mod rollout;
 mod scim;
 mod tasks;
 mod usage;

@@ -37,6 +37,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "active_users",
         include_str!("../migrations/0010_active_users.sql"),
     ),
+    (
+        11,
+        "rollout_files",
+        include_str!("../migrations/0011_rollout_files.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {

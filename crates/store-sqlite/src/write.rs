@@ -30,7 +30,7 @@ pub fn insert_events(c: &mut Connection, events: &[NormalizedEvent]) -> StoreRes
             // Claiming the key first decides "new or duplicate" with one small-index insert.
             let key = event_key_bytes(&e.workspace_id, &e.dedup_key);
             if claim
-                .execute(params![e.timestamp_ms, &key[..]])
+                .execute(params![e.dedup_claim_ms(), &key[..]])
                 .map_err(map_err)?
                 == 0
             {

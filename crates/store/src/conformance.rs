@@ -48,6 +48,10 @@ pub use scim::*;
 mod dashboard;
 pub use dashboard::*;
 
+// Where shipped rollout files stand.
+mod rollout;
+pub use rollout::*;
+
 /// Expands into one test per conformance check, each on a fresh store from `$factory`.
 #[macro_export]
 macro_rules! store_conformance_suite {
@@ -100,6 +104,9 @@ macro_rules! store_conformance_suite {
             // The dashboard's read models
             dashboard_reads_active_users_rankings_and_one_users_usage,
             compliance_file_stats_count_unexpired_files_per_type,
+            // Rollout files
+            rollout_files_round_trip_and_never_move_back,
+            turn_for_trace_reads_turn_spans,
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

@@ -13,6 +13,7 @@ pub mod ids;
 mod policies;
 mod query;
 mod retention;
+mod rollout;
 pub mod rollup;
 mod scim;
 mod tasks;
@@ -43,6 +44,7 @@ pub use query::{
     UsageTotals,
 };
 pub use retention::{ErasureUpdate, FileSubject, LegalHold, RetentionQuery, RetentionStage, SubjectKind};
+pub use rollout::{RolloutFileRow, RolloutStore};
 pub use scim::{
     ScimGroup, ScimGroupLookup, ScimGroupWrite, ScimMembers, ScimStore, ScimUser, ScimUserCreated,
     ScimUserLookup, ScimUserWrite,
@@ -91,7 +93,9 @@ pub struct InsertOutcome {
 /// * Rollups used by `usage_rows` are updated in the same transaction as the events.
 /// * Workspaces are isolated: no query returns another workspace's data.
 #[async_trait]
-pub trait Store: IdentityStore + SessionStore + ScimStore + DashboardStore + Send + Sync + 'static {
+pub trait Store:
+    IdentityStore + SessionStore + ScimStore + DashboardStore + RolloutStore + Send + Sync + 'static
+{
     /// Short backend name for logs and `/healthz` (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
 

@@ -26,8 +26,10 @@ pub struct SyntheticSpec {
     pub turns_per_file: usize,
     /// Bytes of tool output per turn (spread over a few `function_call_output` lines).
     pub tool_bytes_per_turn: usize,
-    /// Days (from 2026-10-01 UTC) the sessions are spread over.
+    /// Days (from `first_day`) the sessions are spread over.
     pub days: u32,
+    /// Unix seconds of the first day's 00:00 UTC [default: 2026-10-01].
+    pub first_day: i64,
     pub seed: u64,
 }
 
@@ -38,6 +40,7 @@ impl Default for SyntheticSpec {
             turns_per_file: 12,
             tool_bytes_per_turn: 6_000,
             days: 20,
+            first_day: EPOCH_DAY,
             seed: 7,
         }
     }
@@ -124,7 +127,10 @@ pub fn generate(home: &Path, spec: &SyntheticSpec) -> Result<SyntheticTruth> {
         .collect();
     for f in 0..spec.files {
         let day = rng.below(u64::from(spec.days.max(1))) as i64;
-        let start = EPOCH_DAY + day * 86_400 + 6 * 3600 + rng.below(14 * 3600) as i64;
+        let start = spec.first_day - spec.first_day.rem_euclid(86_400)
+            + day * 86_400
+            + 6 * 3600
+            + rng.below(14 * 3600) as i64;
         let id = uuid_like(&mut rng);
         let (date, clock) = civil(start);
         let dir = home.join("sessions").join(date.replace('-', "/"));

@@ -50,6 +50,74 @@ pub enum AgentCommand {
     ///   steward agent sync --json
     #[command(verbatim_doc_comment)]
     Sync(SyncArgs),
+    /// Ship this machine's Codex session files (rollouts) to the server: history first, then
+    /// (with --follow) new lines as Codex writes them. Works without any OTLP configuration.
+    ///
+    /// Reads every rollout of each Codex home (sessions/ and archived_sessions/), sends new,
+    /// whole lines in pieces, and remembers per file (its identity and offset) what the server
+    /// acknowledged, in --state. Restarts, sessions resumed days later (Codex appends to the
+    /// same file), archiving, and a lost or deleted state file are all handled: before sending
+    /// a file it knows nothing about, the shipper asks the server where it stands, so a line
+    /// the server acknowledged is never sent again, and the server counts each turn and model
+    /// response once even if it were. Killing it at any moment loses nothing.
+    ///
+    /// Examples:
+    ///   # backfill this machine's history, with a progress bar
+    ///   steward agent ship --server http://steward.internal:8080 --token stw_it_...
+    ///
+    ///   # only sessions since a date, from two homes
+    ///   steward agent ship --since 2026-11-01 --codex-home ~/.codex --codex-home /data/codex
+    ///
+    ///   # as a service: ship new lines every 5 seconds
+    ///   STEWARD_SERVER=http://steward.internal:8080 STEWARD_AGENT_TOKEN_FILE=/etc/steward/token \
+    ///     steward agent ship --follow
+    ///
+    /// A workspace (machine) token needs --email to say whose sessions these are.
+    #[command(verbatim_doc_comment)]
+    Ship(ShipArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShipArgs {
+    /// Base URL of the Steward server (http://HOST:PORT).
+    #[arg(long, env = "STEWARD_SERVER", value_name = "URL")]
+    pub server: String,
+    /// Ingest token: the person's own, or a workspace token (then give --email).
+    #[arg(
+        long,
+        env = "STEWARD_AGENT_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+    /// Read the token from this file instead.
+    #[arg(long, env = "STEWARD_AGENT_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Whose sessions these are, for a workspace token.
+    #[arg(long, env = "STEWARD_AGENT_EMAIL", value_name = "EMAIL")]
+    pub email: Option<String>,
+    /// Name of this machine [default: the hostname].
+    #[arg(long, env = "STEWARD_AGENT_HOST", value_name = "NAME")]
+    pub host: Option<String>,
+    /// Codex home(s) to ship [default: $CODEX_HOME, else ~/.codex].
+    #[arg(long = "codex-home", value_name = "DIR")]
+    pub codex_home: Vec<PathBuf>,
+    /// Where to remember what the server acknowledged [default: $XDG_STATE_HOME/steward/ship-state.json,
+    /// else ~/.local/state/steward/ship-state.json].
+    #[arg(long, env = "STEWARD_SHIP_STATE", value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Only sessions started on or after this day (YYYY-MM-DD, from the file name).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Keep running: ship new lines every --interval seconds (errors are logged and retried).
+    #[arg(long)]
+    pub follow: bool,
+    /// Seconds between scans with --follow.
+    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval: u64,
+    /// Largest piece of a file sent in one request (a single longer line is sent whole).
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
+    pub piece_bytes: usize,
 }
 
 #[derive(Debug, Args)]

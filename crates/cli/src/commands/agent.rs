@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use steward_core::policies::content_sha256;
 
 mod install;
+mod ship;
 
 use install::{install, write_atomically};
 
@@ -40,6 +41,7 @@ const MAX_REPLY_BYTES: u64 = 16 << 20;
 pub async fn run(global: &GlobalArgs, cmd: AgentCommand) -> Result<()> {
     match cmd {
         AgentCommand::Sync(args) => sync(global, args).await,
+        AgentCommand::Ship(args) => ship::run(global, args).await,
     }
 }
 
@@ -299,23 +301,7 @@ impl Job {
     }
 
     fn token(&self) -> Result<String> {
-        let token = match (&self.token, &self.token_file) {
-            (Some(t), _) => t.trim().to_owned(),
-            (None, Some(file)) => fs::read_to_string(file)
-                .with_context(|| format!("cannot read the token file {}", file.display()))?
-                .trim()
-                .to_owned(),
-            (None, None) => bail!(
-                "no token: give --token or --token-file (or set STEWARD_AGENT_TOKEN / STEWARD_AGENT_TOKEN_FILE)"
-            ),
-        };
-        if token.is_empty() {
-            bail!("the token is empty");
-        }
-        if !token.bytes().all(|b| b.is_ascii_graphic()) {
-            bail!("the token contains spaces or control characters; check --token / the token file");
-        }
-        Ok(token)
+        read_token(self.token.as_deref(), self.token_file.as_deref())
     }
 
     async fn fetch_and_install(&self, disk: &OnDisk, state: Option<&State>) -> Result<Outcome> {
@@ -502,6 +488,27 @@ fn snippet(body: &[u8]) -> String {
         s.push('…');
     }
     s
+}
+
+/// The ingest token from `--token` or `--token-file`, checked for the mistakes people make.
+fn read_token(token: Option<&str>, token_file: Option<&Path>) -> Result<String> {
+    let token = match (token, token_file) {
+        (Some(t), _) => t.trim().to_owned(),
+        (None, Some(file)) => fs::read_to_string(file)
+            .with_context(|| format!("cannot read the token file {}", file.display()))?
+            .trim()
+            .to_owned(),
+        (None, None) => bail!(
+            "no token: give --token or --token-file (or set STEWARD_AGENT_TOKEN / STEWARD_AGENT_TOKEN_FILE)"
+        ),
+    };
+    if token.is_empty() {
+        bail!("the token is empty");
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        bail!("the token contains spaces or control characters; check --token / the token file");
+    }
+    Ok(token)
 }
 
 fn now_ms() -> i64 {

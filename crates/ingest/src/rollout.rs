@@ -1,0 +1,288 @@
+//! Shipped rollout files (`POST /v1/rollouts`, sent by `steward agent ship`): a piece of one
+//! file, from a byte offset, continues that file's parser state on the server and becomes
+//! events keyed by their facts (`fact_keys`), so a piece sent twice, a file re-shipped from the
+//! start after the shipper lost its state, or the same turn also exported over OTLP, counts once.
+//!
+//! Order of effects: events are committed first (durably, through the write queue), then the
+//! file's new offset and parser state. A crash between the two re-reads that piece next time
+//! from the old state, which yields the same keys: nothing is counted twice.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+use steward_model::{client_id_for, EventKind};
+use steward_rollout::{parse_line, Fact, Item, ProblemExample, ProblemKind, Tally, ThreadState};
+use steward_store::RolloutFileRow;
+
+use crate::error::IngestError;
+use crate::fact_keys::{response_key, thread_key, turn_key};
+use crate::identity::IngestPrincipal;
+use crate::normalize::{finalize, IdentityHints, ParsedRecord};
+use crate::pipeline::Ingestor;
+
+/// One piece of one rollout file, as the shipper sends it.
+#[derive(Debug, Clone)]
+pub struct RolloutPiece<'a> {
+    pub file_key: String,
+    /// Path under the Codex home (`sessions/2026/11/20/rollout-...jsonl`).
+    pub path: String,
+    pub machine: String,
+    /// Byte offset in the file where `bytes` starts.
+    pub offset: i64,
+    /// Whole lines (a trailing partial line is not read and not acknowledged).
+    pub bytes: &'a [u8],
+    /// Whose sessions these are, when the token is a machine's (workspace) token.
+    pub email: Option<String>,
+}
+
+/// What a piece did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PieceOutcome {
+    /// Where the server now stands in the file: send the next piece from here.
+    pub acked_offset: i64,
+    pub lines: u64,
+    /// Events written (new or already known; duplicates are not counted twice).
+    pub events: u64,
+    pub problems: BTreeMap<ProblemKind, u64>,
+    pub problem_examples: Vec<ProblemExample>,
+    pub unknown_line_types: BTreeMap<String, u64>,
+    pub thread_id: Option<String>,
+}
+
+/// Why a piece was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum PieceError {
+    /// The piece does not start where the server stands (a gap, or not at a line boundary of
+    /// what was read): resend from `acked_offset`.
+    #[error(
+        "this file is read up to byte {acked_offset}; send it from there (the piece starts at {offset})"
+    )]
+    Misaligned { acked_offset: i64, offset: i64 },
+    #[error("bad piece: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+}
+
+impl From<steward_store::StoreError> for PieceError {
+    fn from(e: steward_store::StoreError) -> Self {
+        PieceError::Ingest(IngestError::Store(e))
+    }
+}
+
+impl Ingestor {
+    pub async fn ingest_rollout(
+        &self,
+        principal: &IngestPrincipal,
+        piece: RolloutPiece<'_>,
+        received_ms: i64,
+    ) -> Result<PieceOutcome, PieceError> {
+        if piece.file_key.is_empty() || piece.file_key.len() > 128 {
+            return Err(PieceError::Invalid("file_key must be 1 to 128 characters".into()));
+        }
+        if piece.offset < 0 {
+            return Err(PieceError::Invalid("offset must not be negative".into()));
+        }
+        let ws = principal.workspace_id().to_owned();
+        let stored = self.store().rollout_file(&ws, &piece.file_key).await?;
+        let acked = stored.as_ref().map_or(0, |r| r.acked_offset);
+        let mut state: ThreadState = match &stored {
+            Some(r) => serde_json::from_str(&r.state_json)
+                .map_err(|e| PieceError::Invalid(format!("stored parser state unreadable: {e}")))?,
+            None => ThreadState::for_file(&piece.path),
+        };
+        if piece.offset > acked {
+            return Err(PieceError::Misaligned {
+                acked_offset: acked,
+                offset: piece.offset,
+            });
+        }
+        // Skip what was already read; the cut must fall on a line boundary of this piece.
+        let skip = (acked - piece.offset) as usize;
+        if skip > piece.bytes.len() || (skip > 0 && piece.bytes[skip - 1] != b'\n') {
+            if skip >= piece.bytes.len() && piece.bytes.last().is_none_or(|b| *b == b'\n') {
+                return Ok(PieceOutcome {
+                    acked_offset: acked,
+                    thread_id: state.thread_id().map(str::to_owned),
+                    ..PieceOutcome::default()
+                });
+            }
+            return Err(PieceError::Misaligned {
+                acked_offset: acked,
+                offset: piece.offset,
+            });
+        }
+        let body = &piece.bytes[skip..];
+        let whole = match memchr_last_newline(body) {
+            Some(end) => &body[..=end],
+            None => &body[..0],
+        };
+        let mut tally = Tally::default();
+        let mut facts = Vec::new();
+        let mut emitted = Vec::new();
+        let mut line_no = stored.as_ref().map_or(0, |r| r.lines as u64);
+        for raw_line in whole.split(|b| *b == b'\n') {
+            let mut line = raw_line;
+            if let Some((b'\r', rest)) = line.split_last() {
+                line = rest;
+            }
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            line_no += 1;
+            tally.lines += 1;
+            match parse_line(line) {
+                Ok(parsed) => {
+                    if let Item::Unknown(t) = &parsed.item {
+                        tally.unknown(t);
+                    }
+                    state.apply(&parsed, &mut facts);
+                    for f in facts.drain(..) {
+                        emitted.push((f, state.meta.as_ref().and_then(|m| m.originator.clone())));
+                    }
+                }
+                Err(p) => tally.problem(&piece.path, line_no, p),
+            }
+        }
+        let hints = IdentityHints {
+            email: piece.email.clone(),
+            account_id: None,
+            host: Some(piece.machine.clone()),
+        };
+        let user_id = self.resolver().user_for(principal, &hints).await?;
+        let thread = state.thread_id().map(str::to_owned);
+        let mut events = Vec::new();
+        if let Some(thread) = &thread {
+            for (fact, originator) in emitted {
+                if let Some(e) =
+                    self.fact_event(&ws, &user_id, thread, &piece.machine, originator.as_deref(), fact)
+                {
+                    events.push(e);
+                }
+            }
+        }
+        let written = events.len() as u64;
+        self.queue().write(events).await?;
+        let new_offset = acked + whole.len() as i64;
+        let problems = tally.problem_count() as i64;
+        let unknown: u64 = tally.unknown_types.values().sum();
+        let row = RolloutFileRow {
+            workspace_id: ws.clone(),
+            file_key: piece.file_key.clone(),
+            machine: piece.machine.clone(),
+            path: piece.path.clone(),
+            thread_id: thread.clone(),
+            acked_offset: new_offset,
+            state_json: serde_json::to_string(&state)
+                .map_err(|e| PieceError::Invalid(format!("parser state: {e}")))?,
+            lines: line_no as i64,
+            problems: stored.as_ref().map_or(0, |r| r.problems) + problems,
+            unknown: stored.as_ref().map_or(0, |r| r.unknown) + unknown as i64,
+            updated_at_ms: received_ms,
+        };
+        let acked_offset = self.store().save_rollout_file(&row).await?;
+        metrics::counter!("steward_ingest_records_total", "signal" => "rollout", "outcome" => "accepted")
+            .increment(tally.lines);
+        metrics::counter!("steward_ingest_records_total", "signal" => "rollout", "outcome" => "rejected")
+            .increment(problems as u64);
+        Ok(PieceOutcome {
+            acked_offset,
+            lines: tally.lines,
+            events: written,
+            problems: tally.problems,
+            problem_examples: tally.examples,
+            unknown_line_types: tally.unknown_types,
+            thread_id: thread,
+        })
+    }
+
+    /// One fact as the event OTLP would have produced for it (same event names and attributes,
+    /// so usage rollups and compliance records treat both sources alike), keyed by the fact.
+    fn fact_event(
+        &self,
+        ws: &str,
+        user_id: &str,
+        thread: &str,
+        machine: &str,
+        originator: Option<&str>,
+        fact: Fact,
+    ) -> Option<steward_model::NormalizedEvent> {
+        let (event_name, kind, at_ms, model, key, attrs) = match fact {
+            Fact::Thread(meta) => (
+                "codex.conversation_starts",
+                EventKind::ConversationStart,
+                meta.started_ms.unwrap_or(0),
+                None,
+                thread_key(ws, thread),
+                json!({"cli_version": meta.cli_version, "cwd": meta.cwd, "source": meta.source, "model_provider": meta.model_provider}),
+            ),
+            Fact::Turn {
+                turn_id,
+                at_ms,
+                model,
+            } => (
+                "codex.user_prompt",
+                EventKind::UserPrompt,
+                at_ms,
+                model,
+                turn_key(ws, thread, &turn_id),
+                json!({"turn.id": turn_id, "prompt": Value::Null}),
+            ),
+            Fact::Usage(u) => (
+                "codex.sse_event",
+                EventKind::ResponseCompleted(u.usage),
+                u.at_ms,
+                u.model,
+                response_key(ws, thread, &u.usage),
+                json!({
+                    "event.kind": "response.completed",
+                    "turn.id": u.turn_id,
+                    "response.key": u.response_key,
+                    "input_token_count": u.usage.input,
+                    "cached_token_count": u.usage.cached_input,
+                    "output_token_count": u.usage.output,
+                    "reasoning_token_count": u.usage.reasoning_output,
+                    "tool_token_count": u.usage.total,
+                }),
+            ),
+            // Prompts, answers and tool calls go to the compliance log in a later step.
+            _ => return None,
+        };
+        let mut attributes = attrs;
+        if let Some(obj) = attributes.as_object_mut() {
+            obj.insert("event.name".into(), json!(event_name));
+            obj.insert("conversation.id".into(), json!(thread));
+            obj.insert("originator".into(), json!(originator));
+            if let Some(m) = &model {
+                obj.insert("model".into(), json!(m));
+            }
+        }
+        let raw = json!({
+            "source": "rollout",
+            "attributes": attributes,
+            "resource": {"service.name": originator, "host.name": machine},
+        });
+        let record = ParsedRecord {
+            event_name: event_name.to_owned(),
+            kind,
+            thread_id: Some(thread.to_owned()),
+            trace_id: None,
+            timestamp_ms: at_ms,
+            client_id: client_id_for(originator),
+            model,
+            identity: IdentityHints {
+                host: Some(machine.to_owned()),
+                ..IdentityHints::default()
+            },
+            raw: raw.to_string(),
+        };
+        let mut event = finalize(record, ws, user_id, self.rate_card());
+        event.dedup_key = key;
+        event.source = steward_model::Source::Rollout;
+        Some(event)
+    }
+}
+
+fn memchr_last_newline(b: &[u8]) -> Option<usize> {
+    b.iter().rposition(|c| *c == b'\n')
+}
