@@ -250,6 +250,11 @@ enum Cmd {
         #[command(flatten)]
         opts: report::ReportOpts,
     },
+    /// `steward agent ship` backfilling a synthetic Codex home into a local server: MB/s.
+    Ship {
+        #[command(flatten)]
+        opts: report::ShipOpts,
+    },
     /// Both benchmarks on SQLite, and on PostgreSQL when a URL is given.
     All {
         #[command(flatten)]
@@ -271,6 +276,7 @@ struct Report {
     identity: Vec<identity::IdentityResult>,
     dashboard: Vec<dashboard::DashboardResult>,
     report: Vec<report::ReportResult>,
+    ship: Vec<report::ShipResult>,
 }
 
 fn main() -> Result<()> {
@@ -312,6 +318,7 @@ async fn run(cli: Cli) -> Result<()> {
         identity: Vec::new(),
         dashboard: Vec::new(),
         report: Vec::new(),
+        ship: Vec::new(),
     };
     let common = &cli.common;
     match &cli.command {
@@ -323,6 +330,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Identity { opts } => report.identity.push(identity::run(opts, common).await?),
         Cmd::Dashboard { opts } => report.dashboard.push(dashboard::run(opts, common).await?),
         Cmd::Report { opts } => report.report.push(report::run(opts, common).await?),
+        Cmd::Ship { opts } => report.ship.push(report::run_ship(opts, common).await?),
         Cmd::SqliteVariants { records, batch } => {
             report.sqlite_variants = explore::run(*records, *batch, common).await?
         }
@@ -502,5 +510,6 @@ fn markdown(r: &Report) -> String {
     }
     dashboard::markdown(&mut s, &r.dashboard);
     report::markdown(&mut s, &r.report);
+    report::ship_markdown(&mut s, &r.ship);
     s
 }

@@ -227,3 +227,149 @@ pub fn markdown(s: &mut String, results: &[ReportResult]) {
         );
     }
 }
+
+#[derive(Debug, Clone, Args)]
+pub struct ShipOpts {
+    /// Size of the synthetic Codex home to backfill, in GB (10^9 bytes).
+    #[arg(long, default_value_t = 1.0)]
+    gb: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShipResult {
+    pub files: usize,
+    pub bytes: u64,
+    pub secs: f64,
+    pub mb_per_sec: f64,
+    pub lines: u64,
+    pub events: u64,
+    pub shipper_peak_rss_mib: f64,
+    pub server_peak_rss_mib: f64,
+    pub expected_total_tokens: u64,
+    pub stored_total_tokens: u64,
+    /// The same home read by `steward report` in the same run: the local parse ceiling.
+    pub report_mb_per_sec: f64,
+}
+
+/// `steward agent ship` backfilling a synthetic home into a local `steward serve` (SQLite):
+/// MB/s, both processes' peak RSS, and the usage API's token total checked against the
+/// generator's.
+pub async fn run_ship(opts: &ShipOpts, common: &Common) -> Result<ShipResult> {
+    let bin = crate::server::resolve_binary(common.steward.as_deref(), common.allow_stale_binary)?;
+    let scratch = tempfile::Builder::new()
+        .prefix("steward-bench-ship-")
+        .tempdir_in(common.work_dir()?)?;
+    let home = scratch.path().join("codex-home");
+    let now = crate::stats::now_ms() / 1000;
+    let spec = SyntheticSpec {
+        files: ((opts.gb * 1e9) / 2.08e6).ceil().max(1.0) as usize,
+        turns_per_file: 40,
+        tool_bytes_per_turn: 24_000,
+        days: 30,
+        first_day: now - 31 * 86_400,
+        seed: 13,
+    };
+    let truth = generate(&home, &spec)?;
+    eprintln!(
+        "generated {} files, {:.2} GB, {} tokens",
+        truth.files.len(),
+        truth.bytes as f64 / 1e9,
+        truth.total.total()
+    );
+    let data_dir = scratch.path().join("data");
+    std::fs::create_dir_all(&data_dir)?;
+    let steward = crate::server::Steward {
+        bin: bin.clone(),
+        data_dir,
+        database_url: None,
+        cwd: scratch.path().to_owned(),
+    };
+    let workspace = steward.default_workspace_id()?;
+    let (_, token) = steward.user_with_token("shipper@example.com")?;
+    let key = steward.analytics_key()?;
+    let server = steward.serve(&scratch.path().join("serve.log")).await?;
+    common.wait_quiet().await;
+    let state = scratch.path().join("ship-state.json");
+    let base = server.base_url.clone();
+    let (d, rss, summary) = timed(&bin, |c| {
+        c.args([
+            "agent", "ship", "--json", "--server", &base, "--token", &token, "--host", "bench",
+        ])
+        .arg("--state")
+        .arg(&state)
+        .arg("--codex-home")
+        .arg(&home);
+    })?;
+    let server_stats = server.stats();
+    // The usage API's total over the window (per-user rows, every page).
+    let http = reqwest::Client::new();
+    let (start, end) = ((now - 32 * 86_400) as u64, (now + 86_400) as u64);
+    let mut stored = 0u64;
+    let mut page: Option<String> = None;
+    loop {
+        let mut q = vec![
+            ("start_time", start.to_string()),
+            ("end_time", end.to_string()),
+            ("limit", "1000".to_owned()),
+        ];
+        if let Some(p) = &page {
+            q.push(("page", p.clone()));
+        }
+        let body: Value = http
+            .get(format!("{base}/v1/analytics/codex/workspaces/{workspace}/usage"))
+            .bearer_auth(&key)
+            .query(&q)
+            .send()
+            .await?
+            .json()
+            .await?;
+        for row in body["data"].as_array().context("usage rows")? {
+            stored += row["totals"]["text_total_tokens"].as_u64().unwrap_or(0);
+        }
+        match body["next_page"].as_str() {
+            Some(p) if body["has_more"] == true => page = Some(p.to_owned()),
+            _ => break,
+        }
+    }
+    server.stop()?;
+    let (rd, _, _) = timed(&bin, |c| {
+        c.args(["report", "daily", "--json", "-z", "UTC", "--codex-home"])
+            .arg(&home);
+    })?;
+    let n = |k: &str| summary[k].as_u64().unwrap_or(0);
+    Ok(ShipResult {
+        files: truth.files.len(),
+        bytes: truth.bytes,
+        secs: d.as_secs_f64(),
+        mb_per_sec: truth.bytes as f64 / 1e6 / d.as_secs_f64(),
+        lines: n("lines"),
+        events: n("events"),
+        shipper_peak_rss_mib: rss as f64 / 1024.0,
+        server_peak_rss_mib: server_stats.vm_hwm_kib as f64 / 1024.0,
+        expected_total_tokens: truth.total.total(),
+        stored_total_tokens: stored,
+        report_mb_per_sec: truth.bytes as f64 / 1e6 / rd.as_secs_f64(),
+    })
+}
+
+pub fn ship_markdown(s: &mut String, results: &[ShipResult]) {
+    use std::fmt::Write as _;
+    for r in results {
+        let _ = writeln!(
+            s,
+            "\n### steward agent ship: backfill into a local steward serve (SQLite)\n\n{} files, {:.2} GB: **{:.1} s, {:.0} MB/s**; {} lines, {} events; peak RSS shipper {:.1} MiB, server {:.1} MiB. Usage API total {} tokens, written {} ({}). `steward report` on the same files: {:.0} MB/s.",
+            r.files,
+            r.bytes as f64 / 1e9,
+            r.secs,
+            r.mb_per_sec,
+            r.lines,
+            r.events,
+            r.shipper_peak_rss_mib,
+            r.server_peak_rss_mib,
+            r.stored_total_tokens,
+            r.expected_total_tokens,
+            if r.stored_total_tokens == r.expected_total_tokens { "equal" } else { "DIFFERENT" },
+            r.report_mb_per_sec
+        );
+    }
+}

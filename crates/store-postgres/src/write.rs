@@ -166,11 +166,14 @@ async fn attempt_insert(
         .iter()
         .map(|r| r.get::<_, Vec<u8>>(0))
         .collect();
-    let inserted: Vec<&NormalizedEvent> = events
+    let mut inserted: Vec<&NormalizedEvent> = events
         .iter()
         .filter(|(k, _)| claimed.contains(&k[..]))
         .map(|(_, e)| *e)
         .collect();
+    // Claims were taken in key order (timeless for shared facts); rows are stored in time order,
+    // so event ids, and the compliance records queued from them, follow the events' times.
+    inserted.sort_by_key(|e| e.timestamp_ms);
     if !inserted.is_empty() {
         let cols = EventColumns::of(&inserted);
         let received = now_ms();
