@@ -302,35 +302,13 @@ pub async fn run_ship(opts: &ShipOpts, common: &Common) -> Result<ShipResult> {
     })?;
     let server_stats = server.stats();
     // The usage API's total over the window (per-user rows, every page).
-    let http = reqwest::Client::new();
     let (start, end) = ((now - 32 * 86_400) as u64, (now + 86_400) as u64);
-    let mut stored = 0u64;
-    let mut page: Option<String> = None;
-    loop {
-        let mut q = vec![
-            ("start_time", start.to_string()),
-            ("end_time", end.to_string()),
-            ("limit", "1000".to_owned()),
-        ];
-        if let Some(p) = &page {
-            q.push(("page", p.clone()));
-        }
-        let body: Value = http
-            .get(format!("{base}/v1/analytics/codex/workspaces/{workspace}/usage"))
-            .bearer_auth(&key)
-            .query(&q)
-            .send()
-            .await?
-            .json()
-            .await?;
-        for row in body["data"].as_array().context("usage rows")? {
-            stored += row["totals"]["text_total_tokens"].as_u64().unwrap_or(0);
-        }
-        match body["next_page"].as_str() {
-            Some(p) if body["has_more"] == true => page = Some(p.to_owned()),
-            _ => break,
-        }
-    }
+    let stored: u64 = steward_test_support::usage_api::UsageApi::new(base.clone(), key)?
+        .rows(&workspace, start, end, &[("limit", "1000".to_owned())])
+        .await?
+        .iter()
+        .map(|row| row["totals"]["text_total_tokens"].as_u64().unwrap_or(0))
+        .sum();
     server.stop()?;
     let (rd, _, _) = timed(&bin, |c| {
         c.args(["report", "daily", "--json", "-z", "UTC", "--codex-home"])

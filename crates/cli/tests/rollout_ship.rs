@@ -51,21 +51,10 @@ fn n(v: &Value, k: &str) -> u64 {
 
 /// The person's usage over `[start, end)` (per-user rows of every page, summed).
 async fn usage_of(api: &UsageApi, ws: &str, start: u64, end: u64) -> UserUsage {
-    let mut rows = Vec::new();
-    let mut query = vec![
-        ("start_time", start.to_string()),
-        ("end_time", end.to_string()),
-        ("limit", "1000".to_owned()),
-    ];
-    loop {
-        let body = api.page(ws, &query).await.expect("usage page");
-        rows.extend(body["data"].as_array().expect("data").iter().cloned());
-        if body["has_more"] != true {
-            break;
-        }
-        query.retain(|(k, _)| *k != "page");
-        query.push(("page", body["next_page"].as_str().expect("cursor").to_owned()));
-    }
+    let rows = api
+        .rows(ws, start, end, &[("limit", "1000".to_owned())])
+        .await
+        .expect("usage rows");
     by_user(&rows).remove(EMAIL).unwrap_or_default()
 }
 

@@ -343,6 +343,18 @@ pub fn finalize(p: ParsedRecord, workspace_id: &str, user_id: &str, rate_card: &
             hex::encode(&hasher.finalize()[..16])
         }
     };
+    finalize_keyed(p, workspace_id, user_id, rate_card, dedup_key, Source::OtlpLogs)
+}
+
+/// [`finalize`] with the dedup key and source already decided (shipped rollouts key by fact).
+pub fn finalize_keyed(
+    p: ParsedRecord,
+    workspace_id: &str,
+    user_id: &str,
+    rate_card: &RateCard,
+    dedup_key: String,
+    source: Source,
+) -> NormalizedEvent {
     let (price, version) = match p.kind.usage() {
         Some(u) => (rate_card.price(p.model.as_deref(), u), rate_card.version.clone()),
         None => (Default::default(), String::new()),
@@ -351,7 +363,7 @@ pub fn finalize(p: ParsedRecord, workspace_id: &str, user_id: &str, rate_card: &
         dedup_key,
         workspace_id: workspace_id.to_owned(),
         user_id: user_id.to_owned(),
-        source: Source::OtlpLogs,
+        source,
         event_name: p.event_name,
         kind: p.kind,
         thread_id: p.thread_id,

@@ -10,14 +10,14 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
-use steward_model::{client_id_for, EventKind};
-use steward_rollout::{parse_line, Fact, Item, ProblemExample, ProblemKind, Tally, ThreadState};
+use steward_model::{client_id_for, EventKind, Source};
+use steward_rollout::{feed_line, Fact, ProblemExample, ProblemKind, ReadMode, Tally, ThreadState};
 use steward_store::RolloutFileRow;
 
 use crate::error::IngestError;
 use crate::fact_keys::{response_key, thread_key, turn_key};
 use crate::identity::IngestPrincipal;
-use crate::normalize::{finalize, IdentityHints, ParsedRecord};
+use crate::normalize::{finalize_keyed, IdentityHints, ParsedRecord};
 use crate::pipeline::Ingestor;
 
 /// One piece of one rollout file, as the shipper sends it.
@@ -97,52 +97,38 @@ impl Ingestor {
                 offset: piece.offset,
             });
         }
-        // Skip what was already read; the cut must fall on a line boundary of this piece.
+        // Skip what was already read (all of it: answer where the server stands, which is also
+        // the answer to an empty probe); the cut must fall on a line boundary of this piece.
         let skip = (acked - piece.offset) as usize;
-        if skip > piece.bytes.len() || (skip > 0 && piece.bytes[skip - 1] != b'\n') {
-            if skip >= piece.bytes.len() && piece.bytes.last().is_none_or(|b| *b == b'\n') {
-                return Ok(PieceOutcome {
-                    acked_offset: acked,
-                    thread_id: state.thread_id().map(str::to_owned),
-                    ..PieceOutcome::default()
-                });
-            }
+        if skip >= piece.bytes.len() {
+            return Ok(PieceOutcome {
+                acked_offset: acked,
+                thread_id: state.thread_id().map(str::to_owned),
+                ..PieceOutcome::default()
+            });
+        }
+        if skip > 0 && piece.bytes[skip - 1] != b'\n' {
             return Err(PieceError::Misaligned {
                 acked_offset: acked,
                 offset: piece.offset,
             });
         }
         let body = &piece.bytes[skip..];
-        let whole = match memchr_last_newline(body) {
-            Some(end) => &body[..=end],
-            None => &body[..0],
-        };
+        // Whole lines only: a trailing partial line is neither read nor acknowledged.
+        let whole = &body[..body.iter().rposition(|b| *b == b'\n').map_or(0, |end| end + 1)];
         let mut tally = Tally::default();
         let mut facts = Vec::new();
-        let mut emitted = Vec::new();
         let mut line_no = stored.as_ref().map_or(0, |r| r.lines as u64);
-        for raw_line in whole.split(|b| *b == b'\n') {
-            let mut line = raw_line;
-            if let Some((b'\r', rest)) = line.split_last() {
-                line = rest;
-            }
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
+        for line in whole.split_inclusive(|b| *b == b'\n') {
             line_no += 1;
-            tally.lines += 1;
-            match parse_line(line) {
-                Ok(parsed) => {
-                    if let Item::Unknown(t) = &parsed.item {
-                        tally.unknown(t);
-                    }
-                    state.apply(&parsed, &mut facts);
-                    for f in facts.drain(..) {
-                        emitted.push((f, state.meta.as_ref().and_then(|m| m.originator.clone())));
-                    }
-                }
-                Err(p) => tally.problem(&piece.path, line_no, p),
-            }
+            feed_line(
+                &mut state,
+                &mut tally,
+                (&piece.path, line_no),
+                line,
+                ReadMode::Everything,
+                &mut facts,
+            );
         }
         let hints = IdentityHints {
             email: piece.email.clone(),
@@ -151,16 +137,14 @@ impl Ingestor {
         };
         let user_id = self.resolver().user_for(principal, &hints).await?;
         let thread = state.thread_id().map(str::to_owned);
-        let mut events = Vec::new();
-        if let Some(thread) = &thread {
-            for (fact, originator) in emitted {
-                if let Some(e) =
-                    self.fact_event(&ws, &user_id, thread, &piece.machine, originator.as_deref(), fact)
-                {
-                    events.push(e);
-                }
-            }
-        }
+        let originator = state.meta.as_ref().and_then(|m| m.originator.as_deref());
+        let events: Vec<_> = match &thread {
+            Some(thread) => facts
+                .into_iter()
+                .filter_map(|fact| self.fact_event(&ws, &user_id, thread, &piece.machine, originator, fact))
+                .collect(),
+            None => Vec::new(),
+        };
         let written = events.len() as u64;
         self.queue().write(events).await?;
         let new_offset = acked + whole.len() as i64;
@@ -242,7 +226,6 @@ impl Ingestor {
                     "cached_token_count": u.usage.cached_input,
                     "output_token_count": u.usage.output,
                     "reasoning_token_count": u.usage.reasoning_output,
-                    "tool_token_count": u.usage.total,
                 }),
             ),
             // Prompts, answers and tool calls go to the compliance log in a later step.
@@ -276,13 +259,13 @@ impl Ingestor {
             },
             raw: raw.to_string(),
         };
-        let mut event = finalize(record, ws, user_id, self.rate_card());
-        event.dedup_key = key;
-        event.source = steward_model::Source::Rollout;
-        Some(event)
+        Some(finalize_keyed(
+            record,
+            ws,
+            user_id,
+            self.rate_card(),
+            key,
+            Source::Rollout,
+        ))
     }
-}
-
-fn memchr_last_newline(b: &[u8]) -> Option<usize> {
-    b.iter().rposition(|c| *c == b'\n')
 }

@@ -67,6 +67,62 @@ pub enum ReadMode {
     UsageOnly,
 }
 
+/// Reads one raw line (with or without its newline) into the thread: counts it, skips it when
+/// `mode` allows, parses it, counts an unknown type or a problem (with `file` and `line_no`;
+/// a line without its newline that does not parse is `Truncated`), and pushes the facts it
+/// means onto `out`. Blank lines are not counted. Shared by [`read_file`] and the server's
+/// ingest of shipped pieces, so both read a file the same way.
+pub fn feed_line(
+    state: &mut ThreadState,
+    tally: &mut Tally,
+    (file, line_no): (&str, u64),
+    raw: &[u8],
+    mode: ReadMode,
+    out: &mut Vec<Fact>,
+) {
+    let complete = raw.last() == Some(&b'\n');
+    let mut bytes = raw;
+    while let Some((b'\n' | b'\r', rest)) = bytes.split_last() {
+        bytes = rest;
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    tally.lines += 1;
+    if mode == ReadMode::UsageOnly && is_history_line(bytes) {
+        return;
+    }
+    match parse_line(bytes) {
+        Ok(parsed) => {
+            if let Item::Unknown(t) = &parsed.item {
+                tally.unknown(t);
+            }
+            let is_usage = matches!(parsed.item, Item::UsageRecord { .. } | Item::TokenCount { .. });
+            if is_usage && state.meta.is_none() && !state.flagged_no_meta {
+                state.flagged_no_meta = true;
+                tally.problem(
+                    file,
+                    line_no,
+                    Problem::new(
+                        ProblemKind::NoSessionMeta,
+                        "usage before any session_meta line: the thread id is taken from the file name",
+                    ),
+                );
+            }
+            state.apply(&parsed, out);
+        }
+        Err(mut p) => {
+            if !complete && p.kind != ProblemKind::NotUtf8 {
+                p = Problem::new(
+                    ProblemKind::Truncated,
+                    format!("last line has no end: {}", p.detail),
+                );
+            }
+            tally.problem(file, line_no, p);
+        }
+    }
+}
+
 /// Reads a whole rollout file, calling `on_fact` with the thread's state and each fact, and
 /// counting lines, problems and unknown types in `tally`. A bad line is counted and skipped;
 /// it never stops the rest of the file. Returns the final state (after `finish`).
@@ -82,54 +138,13 @@ pub fn read_file(
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut facts = Vec::new();
     let mut line_no = 0u64;
-    let mut warned_no_meta = false;
     loop {
         buf.clear();
         if reader.read_until(b'\n', &mut buf)? == 0 {
             break;
         }
         line_no += 1;
-        let complete = buf.last() == Some(&b'\n');
-        let mut bytes = buf.as_slice();
-        while let Some((b'\n' | b'\r', rest)) = bytes.split_last() {
-            bytes = rest;
-        }
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        tally.lines += 1;
-        if mode == ReadMode::UsageOnly && is_history_line(bytes) {
-            continue;
-        }
-        match parse_line(bytes) {
-            Ok(parsed) => {
-                if let Item::Unknown(t) = &parsed.item {
-                    tally.unknown(t);
-                }
-                let is_usage = matches!(parsed.item, Item::UsageRecord { .. } | Item::TokenCount { .. });
-                if is_usage && state.meta.is_none() && !warned_no_meta {
-                    warned_no_meta = true;
-                    tally.problem(
-                        &name,
-                        line_no,
-                        Problem::new(
-                            ProblemKind::NoSessionMeta,
-                            "usage before any session_meta line: the thread id is taken from the file name",
-                        ),
-                    );
-                }
-                state.apply(&parsed, &mut facts);
-            }
-            Err(mut p) => {
-                if !complete && p.kind != ProblemKind::NotUtf8 {
-                    p = Problem::new(
-                        ProblemKind::Truncated,
-                        format!("last line has no end: {}", p.detail),
-                    );
-                }
-                tally.problem(&name, line_no, p);
-            }
-        }
+        feed_line(&mut state, tally, (&name, line_no), &buf, mode, &mut facts);
         for f in facts.drain(..) {
             on_fact(&state, f);
         }

@@ -14,6 +14,7 @@ pub mod problem;
 pub mod reader;
 pub mod report;
 
+pub use files::{feed_line, ReadMode};
 pub use line::{parse_line, Item, ParsedLine, SessionMeta};
 pub use problem::{Problem, ProblemExample, ProblemKind, Tally};
 pub use reader::{thread_id_from_file_name, Fact, ThreadState, UsageBasis, UsageFact};

@@ -107,6 +107,9 @@ pub struct ThreadState {
     /// The file has `token_usage_record` lines (they win over `token_count`).
     usage_records: bool,
     pub last_ms: Option<i64>,
+    /// Usage before any `session_meta` was reported once already (`files::feed_line`).
+    #[serde(default)]
+    pub(crate) flagged_no_meta: bool,
 }
 
 impl ThreadState {

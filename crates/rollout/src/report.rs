@@ -3,7 +3,7 @@
 //! parallel; each file is folded into a small partial report, and partials are merged.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -222,7 +222,7 @@ pub fn build(files: &[RolloutFile], opts: &ReportOptions<'_>, progress: &(dyn Fn
     let partial = files
         .par_iter()
         .map(|f| {
-            let p = one_file(&f.path, opts);
+            let p = one_file(f, opts);
             progress(f.len);
             p
         })
@@ -258,10 +258,11 @@ pub fn build(files: &[RolloutFile], opts: &ReportOptions<'_>, progress: &(dyn Fn
     }
 }
 
-fn one_file(path: &Path, opts: &ReportOptions<'_>) -> Partial {
+fn one_file(file: &RolloutFile, opts: &ReportOptions<'_>) -> Partial {
+    let path = file.path.as_path();
     let mut part = Partial {
         files: 1,
-        bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        bytes: file.len,
         ..Partial::default()
     };
     let file_name = path.to_string_lossy().into_owned();

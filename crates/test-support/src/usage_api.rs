@@ -152,6 +152,17 @@ impl UsageApi {
     /// `next_page` until `has_more` is false.
     pub async fn rows_around_now(&self, workspace_id: &str, extra: &[(&str, String)]) -> Result<Vec<Value>> {
         let (start, end) = window_around_now();
+        self.rows(workspace_id, start, end, extra).await
+    }
+
+    /// All rows of `[start, end)` (Unix seconds), every page.
+    pub async fn rows(
+        &self,
+        workspace_id: &str,
+        start: u64,
+        end: u64,
+        extra: &[(&str, String)],
+    ) -> Result<Vec<Value>> {
         let mut query: Vec<(&str, String)> =
             vec![("start_time", start.to_string()), ("end_time", end.to_string())];
         query.extend(extra.iter().cloned());

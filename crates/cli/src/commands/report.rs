@@ -17,7 +17,7 @@ use crate::runtime::rate_card;
 
 pub fn run(config: &Config, global: &GlobalArgs, args: ReportArgs) -> Result<()> {
     let card = rate_card(config)?;
-    let homes = homes(&args.codex_home)?;
+    let homes = codex_homes(&args.codex_home)?;
     let timezone = match &args.timezone {
         Some(name) => {
             TimeZone::get(name).with_context(|| format!("--timezone: unknown time zone {name:?}"))?
@@ -62,8 +62,9 @@ pub fn run(config: &Config, global: &GlobalArgs, args: ReportArgs) -> Result<()>
     Ok(())
 }
 
-/// `--codex-home` values, else `$CODEX_HOME`, else `~/.codex`; each must exist.
-fn homes(given: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// `--codex-home` values, else `$CODEX_HOME`, else `~/.codex`; each must exist. Shared by
+/// `steward report` and `steward agent ship`.
+pub(super) fn codex_homes(given: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let homes = if given.is_empty() {
         let default = std::env::var_os("CODEX_HOME")
             .filter(|v| !v.is_empty())

@@ -79,7 +79,7 @@ pub async fn run(global: &GlobalArgs, args: ShipArgs) -> Result<()> {
         Some(h) if !h.trim().is_empty() => h.trim().to_owned(),
         _ => hostname()?,
     };
-    let homes = homes(&args.codex_home)?;
+    let homes = crate::commands::report::codex_homes(&args.codex_home)?;
     let since = args
         .since
         .as_deref()
@@ -183,18 +183,6 @@ fn print_summary(json: bool, s: &Summary) -> Result<()> {
         eprintln!("error: {e}");
     }
     Ok(())
-}
-
-fn homes(given: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    if !given.is_empty() {
-        return Ok(given.to_vec());
-    }
-    std::env::var_os("CODEX_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".codex")))
-        .map(|h| vec![h])
-        .context("no --codex-home given, and neither CODEX_HOME nor HOME is set")
 }
 
 fn default_state_path() -> Result<PathBuf> {
