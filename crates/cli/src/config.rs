@@ -261,6 +261,9 @@ pub struct ComplianceSection {
     pub seal_interval_secs: u64,
     /// How often the server looks for records due for sealing, in seconds.
     pub sealer_poll_secs: u64,
+    /// How long a Codex record waits for its turn span (traces) before it is sealed without a
+    /// turn id, in seconds. 0: never wait.
+    pub turn_span_wait_secs: u64,
     /// Records per sealed file at most.
     pub max_records_per_file: usize,
     /// Size of a sealed file at most, in MiB.
@@ -322,6 +325,7 @@ impl Default for ComplianceSection {
             signing_key_file: String::new(),
             seal_interval_secs: 3600,
             sealer_poll_secs: 10,
+            turn_span_wait_secs: 30,
             max_records_per_file: 10_000,
             max_file_mib: 64,
             capture: Default::default(),

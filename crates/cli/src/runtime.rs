@@ -101,6 +101,7 @@ pub async fn compliance(config: &Config, store: Arc<dyn Store>) -> Result<stewar
         Arc::new(key),
         steward_core::ComplianceConfig {
             seal_interval: Duration::from_secs(c.seal_interval_secs),
+            turn_span_wait: Duration::from_secs(c.turn_span_wait_secs),
             max_records_per_file: c.max_records_per_file,
             max_file_bytes: c.max_file_mib << 20,
             signed_url_ttl: Duration::from_secs(3600),

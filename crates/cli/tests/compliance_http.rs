@@ -625,7 +625,9 @@ fn by_session<'a>(records: &'a [Value], event_type: &str, session: &str) -> Vec<
 /// CODEX_SECURITY_LOG record with its arguments.
 #[tokio::test(flavor = "multi_thread")]
 async fn codex_captures_become_records_with_turn_ids_and_prompts() {
-    let env = Env::start(&[NO_AUTO_SEAL]).await;
+    // The redacted capture's traces were not recorded, so its records would wait for turn
+    // spans that never come (`crates/core/tests/sealing.rs` covers the wait): no wait here.
+    let env = Env::start(&[NO_AUTO_SEAL, ("STEWARD_COMPLIANCE__TURN_SPAN_WAIT_SECS", "0")]).await;
     post_fixture(&env, "/v1/traces", "traces.jsonl").await;
     post_fixture(&env, "/v1/logs", "logs-prompt-logged.jsonl").await;
     post_fixture(&env, "/v1/logs", "logs-prompt-redacted.jsonl").await;

@@ -33,6 +33,11 @@ pub use status::ComplianceStatus;
 pub struct ComplianceConfig {
     /// A workspace's pending records are sealed once the oldest is this old.
     pub seal_interval: Duration,
+    /// How long a Codex record whose turn span has not arrived waits before it is sealed
+    /// without a turn id. Codex exports logs and traces in separate requests that arrive in
+    /// either order, and a sealed file never changes, so sealing at once could lose the turn id
+    /// for good. Records without a trace id (or whose span is there) never wait.
+    pub turn_span_wait: Duration,
     /// Records per file at most; a larger backlog becomes several files.
     pub max_records_per_file: usize,
     /// Bytes per file at most (a single larger record still gets a file of its own).
@@ -47,6 +52,7 @@ impl Default for ComplianceConfig {
     fn default() -> Self {
         ComplianceConfig {
             seal_interval: Duration::from_secs(3600),
+            turn_span_wait: Duration::from_secs(30),
             max_records_per_file: 10_000,
             max_file_bytes: 64 << 20,
             signed_url_ttl: Duration::from_secs(3600),

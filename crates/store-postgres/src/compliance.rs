@@ -38,7 +38,7 @@ const PENDING_WORKSPACES: &str =
 const PENDING_RECORDS: &str = "
 SELECT p.id, p.log_type, p.ts_ms, p.record, e.dedup_key, e.user_id, u.email, e.event_name, e.thread_id,
     e.client_id, e.model, e.input_tokens, e.cached_input_tokens, e.output_tokens,
-    e.reasoning_output_tokens, e.total_tokens, e.raw, t.turn_id
+    e.reasoning_output_tokens, e.total_tokens, e.raw, t.turn_id, p.trace_id, p.queued_at_ms
 FROM compliance_pending p
 LEFT JOIN events e ON e.id = p.event_id
 LEFT JOIN users u ON u.id = e.user_id
@@ -173,6 +173,7 @@ fn pending_from_row(r: &Row) -> StoreResult<PendingRecord> {
                 usage,
                 raw: r.get(16),
                 turn_id: r.get(17),
+                trace_id: r.get(18),
             }))
         }
     };
@@ -180,6 +181,7 @@ fn pending_from_row(r: &Row) -> StoreResult<PendingRecord> {
         pending_id: r.get(0),
         log_type,
         timestamp_ms,
+        queued_at_ms: r.get(19),
         source,
     })
 }

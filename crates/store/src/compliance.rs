@@ -20,6 +20,8 @@ pub struct PendingEvent {
     pub raw: String,
     /// From the turn span with the event's trace id, when traces were exported.
     pub turn_id: Option<String>,
+    /// The event's trace id; set with no `turn_id` means its turn span has not arrived (yet).
+    pub trace_id: Option<String>,
 }
 
 /// What a pending record is made from.
@@ -38,6 +40,8 @@ pub struct PendingRecord {
     pub pending_id: i64,
     pub log_type: LogType,
     pub timestamp_ms: i64,
+    /// When it was queued (the server's clock, Unix ms).
+    pub queued_at_ms: i64,
     pub source: PendingSource,
 }
 

@@ -896,7 +896,15 @@ fn expected_pending(e: &NormalizedEvent, email: Option<&str>, turn: Option<&str>
         usage: e.kind.usage().cloned(),
         raw: e.raw.clone(),
         turn_id: turn.map(str::to_owned),
+        trace_id: e.trace_id.clone(),
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// The pending records as `(log type, timestamp, event)`, checking that queue positions ascend.
@@ -910,6 +918,12 @@ fn pending_events(records: &[PendingRecord]) -> Vec<(LogType, i64, PendingEvent)
         .map(|r| match &r.source {
             PendingSource::Event(e) => {
                 assert_eq!(r.timestamp_ms, e.timestamp_ms, "a pending event keeps its time");
+                let now = now_ms();
+                assert!(
+                    (now - 600_000..=now + 1000).contains(&r.queued_at_ms),
+                    "queued at {} by the server's clock, not the event's (now {now})",
+                    r.queued_at_ms
+                );
                 (r.log_type, r.timestamp_ms, (**e).clone())
             }
             PendingSource::Record(json) => panic!("expected a pending event, got the record {json}"),
@@ -1239,12 +1253,7 @@ pub async fn turn_spans_give_pending_events_their_turn(fixture: Fixture) {
 pub async fn audit_records_are_pending_and_workspaces_report_oldest(fixture: Fixture) {
     let store = fixture.0;
     assert!(store.pending_workspaces().await.expect("none").is_empty());
-    let wall_ms = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
-    };
+    let wall_ms = now_ms;
     let before = wall_ms();
     let ws1 = store.ensure_default_workspace("Default").await.expect("ws").id;
     let ws2 = store.create_workspace("Second").await.expect("ws2").id;

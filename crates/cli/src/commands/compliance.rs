@@ -68,9 +68,16 @@ async fn seal(config: &Config, global: &GlobalArgs, all: bool) -> Result<()> {
             o.files.len(),
             match o.digests.last() {
                 Some(d) => format!(", digest #{d}"),
+                None if o.waiting_for_turn > 0 => String::new(),
                 None => " (nothing was pending)".to_owned(),
             }
         );
+        if o.waiting_for_turn > 0 {
+            println!(
+                "  {} record(s) wait for their turn span (traces) for up to compliance.turn_span_wait_secs = {} s",
+                o.waiting_for_turn, config.compliance.turn_span_wait_secs
+            );
+        }
         for f in &o.files {
             println!(
                 "  {}  {:<18}  {:>6} records  {:>9} bytes",

@@ -16,7 +16,7 @@ use serde_json::Value;
 use steward_compliance::capture::ALL_CONTENT_ATTRIBUTES;
 use steward_compliance::chain::{build_file, ChainError, ChainHead, FileMeta, SealedFile};
 use steward_model::LogType;
-use steward_store::{ChainHeadRow, ComplianceFile, FileSubject, PendingRecord, SealCommit};
+use steward_store::{ChainHeadRow, ComplianceFile, FileSubject, PendingRecord, PendingSource, SealCommit};
 
 use super::records;
 use super::{ComplianceError, ComplianceService};
@@ -35,6 +35,9 @@ pub struct SealOutcome {
     pub records: u64,
     /// Digest sequences written (one per round).
     pub digests: Vec<u64>,
+    /// Records left pending for now because their turn span has not arrived
+    /// (`turn_span_wait`); a later sealing takes them.
+    pub waiting_for_turn: u64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -46,22 +49,29 @@ pub struct SealedFileInfo {
 }
 
 impl ComplianceService {
-    /// Seals every pending record of a workspace now.
+    /// Seals every pending record of a workspace now, except records still waiting for their
+    /// turn span (`turn_span_wait`).
     pub async fn seal_workspace(&self, workspace_id: &str) -> Result<SealOutcome, ComplianceError> {
         let mut outcome = SealOutcome {
             workspace_id: workspace_id.to_owned(),
             ..Default::default()
         };
+        let wait_ms = self.config.turn_span_wait.as_millis() as i64;
         loop {
             let batch = self
                 .store
                 .pending_records(workspace_id, RECORDS_PER_ROUND)
                 .await?;
-            if batch.is_empty() {
+            let full = batch.len() as u32 == RECORDS_PER_ROUND;
+            let now_ms = now_micros() / 1000;
+            let (waiting, ready): (Vec<_>, Vec<_>) = batch
+                .into_iter()
+                .partition(|p| awaits_turn_span(p) && now_ms - p.queued_at_ms < wait_ms);
+            outcome.waiting_for_turn = waiting.len() as u64;
+            if ready.is_empty() {
                 break;
             }
-            let full = batch.len() as u32 == RECORDS_PER_ROUND;
-            self.seal_round(workspace_id, batch, &mut outcome).await?;
+            self.seal_round(workspace_id, ready, &mut outcome).await?;
             if !full {
                 break;
             }
@@ -291,6 +301,11 @@ impl ComplianceService {
             }
         }
     }
+}
+
+/// A Codex record with a trace id whose turn span is not stored (yet).
+fn awaits_turn_span(p: &PendingRecord) -> bool {
+    matches!(&p.source, PendingSource::Event(e) if e.trace_id.is_some() && e.turn_id.is_none())
 }
 
 fn file_row(

@@ -14,6 +14,7 @@ fn pending(event_name: &str, attrs: Value, usage: Option<TokenUsage>, log_type: 
         pending_id: 1,
         log_type,
         timestamp_ms: 1_794_787_200_123,
+        queued_at_ms: 1_794_787_200_500,
         source: PendingSource::Event(Box::new(PendingEvent {
             dedup_key: "00112233445566778899aabbccddeeff".into(),
             user_id: "u-1".into(),
@@ -26,6 +27,7 @@ fn pending(event_name: &str, attrs: Value, usage: Option<TokenUsage>, log_type: 
             usage,
             raw: raw.to_string(),
             turn_id: Some("turn-9".into()),
+            trace_id: Some("0af7651916cd43dd8448eb211c80319c".into()),
         })),
     }
 }
@@ -134,6 +136,7 @@ fn audit_records_pass_through_and_bad_ones_are_errors() {
         pending_id: 7,
         log_type: LogType::AuditLog,
         timestamp_ms: 0,
+        queued_at_ms: 0,
         source: PendingSource::Record(r#"{"event_id":"x","type":"AUDIT_LOG"}"#.into()),
     };
     assert_eq!(build("ws", &ok).unwrap().unwrap()["type"], "AUDIT_LOG");
