@@ -44,19 +44,27 @@ fn token_error(e: &TokenError) -> Response {
     refuse(status, e.code(), e.to_string())
 }
 
-/// Resolves the caller to its effective policy, recording the fetch as a `bundle` report.
-async fn effective(state: &AppState, headers: &HeaderMap) -> Result<EffectivePolicy, Response> {
-    let backend = &state.chatgpt;
+/// The caller, from its verified ChatGPT bearer token (refused as the CLI expects otherwise).
+pub(crate) async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<crate::chatgpt_token::ChatgptClaims, Response> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let claims = backend
+    state
+        .chatgpt
         .verifier
         .verify(bearer)
         .await
-        .map_err(|e| token_error(&e))?;
-    let ws = &backend.workspace_id;
+        .map_err(|e| token_error(&e))
+}
+
+/// Resolves the caller to its effective policy, recording the fetch as a `bundle` report.
+async fn effective(state: &AppState, headers: &HeaderMap) -> Result<EffectivePolicy, Response> {
+    let claims = caller(state, headers).await?;
+    let ws = &state.chatgpt.workspace_id;
     let policy = state
         .policies
         .effective_for_email(ws, &claims.email, claims.account_id.as_deref())
@@ -133,7 +141,7 @@ pub async fn requirements(State(state): State<AppState>, headers: HeaderMap) -> 
     .into_response()
 }
 
-/// Plugin listings, user settings, the MCP bridge, product analytics: answered empty so the
+/// Plugin listings, user settings, the MCP bridge: answered empty so the
 /// CLI carries on (observed: `{}` breaks nothing), and never forwarded to OpenAI.
 pub async fn harmless() -> Json<Value> {
     Json(json!({}))

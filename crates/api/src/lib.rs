@@ -8,6 +8,7 @@
 pub mod access;
 mod agent_policy;
 mod analytics;
+mod analytics_events;
 mod auth;
 pub mod chatgpt_backend;
 pub mod chatgpt_token;

@@ -315,12 +315,12 @@ pub fn table() -> Vec<Route> {
             ChatgptToken,
             get(cb::requirements),
         ),
-        // Answered `{}` to anyone: nothing is read or stored (issue 7 will ingest these).
+        // Codex's product analytics: a source of turns and tokens (docs/analytics-events.md).
         r(
             M::POST,
             "/codex/analytics-events/events",
-            Public,
-            post(cb::harmless),
+            ChatgptToken,
+            post(crate::analytics_events::post_events),
         ),
     ];
     // The CLI's other ChatGPT-backend calls (plugins, settings, MCP) get a harmless `{}`

@@ -227,7 +227,7 @@ const EXPECTED: &[(&str, &str, Rule)] = &[
     ("GET", "/backend-api/wham/config/bundle", Chatgpt),
     ("GET", "/api/codex/config/requirements", Chatgpt),
     ("GET", "/backend-api/wham/config/requirements", Chatgpt),
-    ("POST", "/codex/analytics-events/events", Public),
+    ("POST", "/codex/analytics-events/events", Chatgpt),
     ("GET", "/api/codex/{*rest}", Public),
     ("POST", "/api/codex/{*rest}", Public),
     ("PUT", "/api/codex/{*rest}", Public),

@@ -37,6 +37,14 @@ pub fn turn_key(workspace_id: &str, thread_id: &str, turn_id: &str) -> String {
     key(workspace_id, &[b"turn", thread_id.as_bytes(), turn_id.as_bytes()])
 }
 
+/// A Codex analytics event's own key (a source's report, not a shared fact: the ledger
+/// relates it to the turn's shared key).
+pub fn analytics_key(workspace_id: &str, parts: &[&[u8]]) -> String {
+    let mut all: Vec<&[u8]> = vec![b"analytics"];
+    all.extend_from_slice(parts);
+    key(workspace_id, &all)
+}
+
 pub fn thread_key(workspace_id: &str, thread_id: &str) -> String {
     key(workspace_id, &[b"thread", thread_id.as_bytes()])
 }

@@ -9,6 +9,7 @@
 //!
 //! This crate knows no HTTP framework and no SQL.
 
+pub mod analytics;
 pub mod capture;
 pub mod error;
 pub mod fact_keys;

@@ -61,6 +61,9 @@ impl NormalizedEvent {
     /// streaming deltas do not (they would only repeat what the counted one says).
     pub fn log_type(&self) -> Option<LogType> {
         match &self.kind {
+            // Only the turns and responses of sources that carry content: a turn-level report
+            // (analytics) has no prompt or answer to keep.
+            _ if self.source == crate::Source::Analytics => None,
             EventKind::UserPrompt | EventKind::ResponseCompleted(_) => Some(LogType::CodexLog),
             _ if SECURITY_EVENTS.contains(&self.event_name.as_str()) => Some(LogType::CodexSecurityLog),
             _ => None,

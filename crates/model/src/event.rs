@@ -11,6 +11,8 @@ pub enum Source {
     OtlpLogs,
     /// A line of a Codex session rollout file, shipped by `steward agent ship`.
     Rollout,
+    /// Codex's own product analytics (`POST /codex/analytics-events/events`, ChatGPT sign-in).
+    Analytics,
     Demo,
 }
 
@@ -19,6 +21,7 @@ impl Source {
         match self {
             Source::OtlpLogs => "otlp_logs",
             Source::Rollout => "rollout",
+            Source::Analytics => "analytics_events",
             Source::Demo => "demo",
         }
     }
@@ -33,6 +36,11 @@ pub enum EventKind {
     UserPrompt,
     /// `codex.sse_event` with `event.kind=response.completed` and usage: tokens spent.
     ResponseCompleted(TokenUsage),
+    /// A whole turn as a turn-level source reported it (Codex's analytics `codex_turn_event`):
+    /// one turn and its summed tokens. Counted only while no per-response source (OTLP logs, a
+    /// shipped rollout) has reported that turn, and taken back out of the rollups when one does
+    /// (the store's turn ledger), so each turn counts once whichever source comes first.
+    TurnUsage(TurnReport),
     /// Any other known Codex event (sse deltas, api requests, tool decisions, ...).
     Other,
     /// An `event.name` Steward does not know: stored, counted, never fatal.
@@ -45,6 +53,7 @@ impl EventKind {
             EventKind::ConversationStart => "conversation_start",
             EventKind::UserPrompt => "user_prompt",
             EventKind::ResponseCompleted(_) => "response_completed",
+            EventKind::TurnUsage(_) => "turn_usage",
             EventKind::Other => "other",
             EventKind::Unknown => "unknown",
         }
@@ -53,14 +62,36 @@ impl EventKind {
     pub fn usage(&self) -> Option<&TokenUsage> {
         match self {
             EventKind::ResponseCompleted(u) => Some(u),
+            EventKind::TurnUsage(t) => Some(&t.usage),
             _ => None,
         }
     }
 
     /// Whether the event makes its thread "active" on its day (counted in `threads`).
     pub fn activates_thread(&self) -> bool {
-        matches!(self, EventKind::UserPrompt | EventKind::ResponseCompleted(_))
+        matches!(
+            self,
+            EventKind::UserPrompt | EventKind::ResponseCompleted(_) | EventKind::TurnUsage(_)
+        )
     }
+
+    /// Whether the event counts one turn when it is counted.
+    pub fn is_turn(&self) -> bool {
+        matches!(self, EventKind::UserPrompt | EventKind::TurnUsage(_))
+    }
+}
+
+/// What a turn-level source says about one turn (see [`EventKind::TurnUsage`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnReport {
+    pub usage: TokenUsage,
+    /// The turn's key shared by every source (`fact_keys::turn_key`): an OTLP prompt with its
+    /// turn id or a shipped rollout's turn under this key covers the turn exactly.
+    pub turn_key: String,
+    /// When the turn ended (Unix ms; it started at the event's `timestamp_ms`). Per-response
+    /// reports of the thread inside this window (with a little slack for whole-second clocks)
+    /// cover the turn too, which is how OTLP logs without traces are recognised.
+    pub ended_ms: i64,
 }
 
 /// One Codex telemetry record after decoding, attribution and classification.

@@ -18,6 +18,7 @@ mod compliance;
 mod conn;
 mod dashboard;
 mod identity;
+mod ledger;
 mod migrate;
 mod policies;
 mod principals;

@@ -151,6 +151,9 @@ async fn attempt_insert(
     events: &[([u8; 16], &NormalizedEvent)],
 ) -> Result<u64, tokio_postgres::Error> {
     let tx = client.transaction().await?;
+    // Before anything else (so before any row lock): the ledger's thread locks, when the batch
+    // has turn reports or events covering them (see `ledger::lock_threads`).
+    crate::ledger::lock_threads(&tx, events.iter().map(|(_, e)| *e)).await?;
     // Cached per connection: after the first batch, preparing is free.
     let (claim, insert, insert_queueing) = tokio::try_join!(
         tx.prepare_cached(CLAIM_KEYS),
@@ -187,7 +190,16 @@ async fn attempt_insert(
             tx.execute(&insert_queueing, &all).await?;
         }
     }
-    let delta = RollupDelta::from_events(inserted.iter().copied());
+    // The turn ledger: reports whose turn is covered already do not count, and counted
+    // reports that this batch covers are taken back out of the same rollup rows.
+    let settled = crate::ledger::settle(&tx, &inserted).await?;
+    let mut delta = RollupDelta::from_events(
+        inserted
+            .iter()
+            .copied()
+            .filter(|e| steward_store::ledger::counts(e, &settled.uncounted)),
+    );
+    delta.retract(&settled.retracted);
     apply_rollups(&tx, &delta).await?;
     crate::tasks::apply_threads(&tx, &inserted).await?;
     tx.commit().await?;

@@ -11,6 +11,7 @@ mod compliance;
 mod conn;
 mod dashboard;
 mod identity;
+mod ledger;
 mod migrate;
 mod policies;
 mod principals;

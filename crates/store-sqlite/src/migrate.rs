@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "rollout_files",
         include_str!("../migrations/0011_rollout_files.sql"),
     ),
+    (
+        12,
+        "turn_reports",
+        include_str!("../migrations/0012_turn_reports.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {

@@ -75,7 +75,14 @@ pub fn insert_events(c: &mut Connection, events: &[NormalizedEvent]) -> StoreRes
             inserted.push(e);
         }
     }
-    let delta = RollupDelta::from_events(inserted.iter().copied());
+    let settled = crate::ledger::settle(&tx, &inserted)?;
+    let mut delta = RollupDelta::from_events(
+        inserted
+            .iter()
+            .copied()
+            .filter(|e| steward_store::ledger::counts(e, &settled.uncounted)),
+    );
+    delta.retract(&settled.retracted);
     apply_rollups(&tx, &delta)?;
     crate::tasks::apply_threads(&tx, &inserted)?;
     tx.commit().map_err(map_err)?;

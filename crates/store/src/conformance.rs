@@ -52,6 +52,9 @@ pub use dashboard::*;
 mod rollout;
 pub use rollout::*;
 
+mod ledger;
+pub use ledger::*;
+
 /// Expands into one test per conformance check, each on a fresh store from `$factory`.
 #[macro_export]
 macro_rules! store_conformance_suite {
@@ -107,6 +110,9 @@ macro_rules! store_conformance_suite {
             // Rollout files
             rollout_files_round_trip_and_never_move_back,
             turn_for_trace_reads_turn_spans,
+            // The turn ledger
+            a_turn_reported_whole_and_per_response_counts_once,
+            a_batch_with_both_reports_of_a_turn_counts_it_once,
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

@@ -10,6 +10,7 @@ mod dashboard;
 mod error;
 mod identity;
 pub mod ids;
+pub mod ledger;
 mod policies;
 mod query;
 mod retention;

@@ -196,7 +196,7 @@ impl RollupDelta {
         let mut users: HashSet<(&'a str, &'a str, &'a str, i64, i64)> = HashSet::new();
         for event in events {
             let tokens = event.kind.usage();
-            let is_turn = matches!(event.kind, steward_model::EventKind::UserPrompt);
+            let is_turn = event.kind.is_turn();
             if !is_turn && tokens.is_none() {
                 continue;
             }

@@ -202,7 +202,9 @@ impl ThreadDelta {
             if matches!(e.kind, steward_model::EventKind::UserPrompt) {
                 d.turns += 1;
             }
-            if let Some(u) = e.kind.usage() {
+            // Per-response figures only: a turn-level report (analytics) may be taken back by
+            // the turn ledger, which does not reach this table.
+            if let steward_model::EventKind::ResponseCompleted(u) = &e.kind {
                 d.input_tokens += u.input;
                 d.cached_input_tokens += u.cached_input;
                 d.output_tokens += u.output;
