@@ -8,14 +8,12 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use steward_ingest::analytics::AnalyticsError;
 use steward_ingest::identity::IngestPrincipal;
 use steward_ingest::normalize::IdentityHints;
-use steward_ingest::otlp::decompress;
-use steward_ingest::IngestError;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -41,18 +39,7 @@ async fn handle(
     claims: crate::chatgpt_token::ChatgptClaims,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let limit = state.limits.max_body_bytes;
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::Ingest(IngestError::TooLarge { limit })
-        } else {
-            ApiError::BadRequest(format!("request body: {}", rejection.body_text()))
-        }
-    })?;
-    let encoding = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok());
-    let bytes = decompress(&body, encoding, limit)?;
+    let bytes = crate::otlp::plain_body(state, headers, body)?;
     let json: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::BadRequest(format!("request body is not JSON: {e}")))?;
     let principal = IngestPrincipal::Workspace {

@@ -101,6 +101,27 @@ pub(crate) async fn ingest_principal(
     }
 }
 
+/// A non-OTLP ingest body (rollout pieces, analytics events), within the size limit and
+/// decompressed per `Content-Encoding`; errors are the API's JSON ones.
+pub(crate) fn plain_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Vec<u8>, ApiError> {
+    let limit = state.limits.max_body_bytes;
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::Ingest(IngestError::TooLarge { limit })
+        } else {
+            ApiError::BadRequest(format!("request body: {}", rejection.body_text()))
+        }
+    })?;
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok());
+    Ok(decompress(&body, encoding, limit)?)
+}
+
 /// Everything a signal handler needs before decoding: authentication and a decompressed body.
 async fn prepare(
     state: &AppState,

@@ -10,14 +10,12 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
-use steward_ingest::otlp::decompress;
 use steward_ingest::rollout::{PieceError, RolloutPiece};
-use steward_ingest::IngestError;
 
 use crate::error::ApiError;
 use crate::otlp::ingest_principal;
@@ -66,18 +64,7 @@ async fn handle(
     let offset: i64 = required(&q.offset, "offset")?.parse().map_err(|_| {
         ApiError::BadRequest("query parameter `offset` must be a byte offset (an integer)".into())
     })?;
-    let limit = state.limits.max_body_bytes;
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::Ingest(IngestError::TooLarge { limit })
-        } else {
-            ApiError::BadRequest(format!("request body: {}", rejection.body_text()))
-        }
-    })?;
-    let encoding = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok());
-    let bytes = decompress(&body, encoding, limit)?;
+    let bytes = crate::otlp::plain_body(state, headers, body)?;
     let piece = RolloutPiece {
         file_key: file_key.to_owned(),
         path: path.to_owned(),

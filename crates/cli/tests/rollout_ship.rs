@@ -271,10 +271,11 @@ async fn killed_mid_backfill_loses_and_duplicates_nothing() {
         .spawn()
         .expect("spawn ship");
     let started = std::time::Instant::now();
+    // Killed as soon as its state shows progress: a fixed delay after that could outlast the
+    // whole backfill on a fast machine.
     while !state.exists() && started.elapsed() < Duration::from_secs(60) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
     child.kill().expect("kill");
     let status = child.wait().expect("wait");
     assert!(!status.success(), "the backfill was still running when killed");

@@ -38,7 +38,6 @@ const KNOWN_OTHER: &[&str] = &[
     "codex_plugin_uninstalled",
     "codex_plugin_enabled",
     "codex_plugin_disabled",
-    "codex_skill_invocation",
 ];
 
 /// What one request did.
@@ -194,8 +193,8 @@ fn parse(ws: &str, event: &Value, received_ms: i64) -> Result<(ParsedRecord, Str
             } else {
                 EventKind::Unknown
             };
-            let at = opt_ms(params, "completed_at_ms")?
-                .or(opt_ms(params, "started_at_ms")?)
+            let at = opt_int(params, "completed_at_ms")?
+                .or(opt_int(params, "started_at_ms")?)
                 .or(opt_secs(params, "created_at")?)
                 .unwrap_or(received_ms);
             let key = analytics_key(ws, &[b"event", raw.as_bytes()]);
@@ -249,10 +248,6 @@ fn tokens(params: &Map<String, Value>, key: &str) -> Result<i64, String> {
 /// Unix seconds → ms.
 fn opt_secs(params: &Map<String, Value>, key: &str) -> Result<Option<i64>, String> {
     Ok(opt_int(params, key)?.map(|s| s.saturating_mul(1000)))
-}
-
-fn opt_ms(params: &Map<String, Value>, key: &str) -> Result<Option<i64>, String> {
-    opt_int(params, key)
 }
 
 #[cfg(test)]

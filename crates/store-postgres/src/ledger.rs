@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 
 use deadpool_postgres::Transaction;
 use steward_model::{EventKind, NormalizedEvent, Source, TokenUsage};
-use steward_store::ledger::{covers_turns, TurnReportRow, COVERING_KINDS};
+use steward_store::ledger::{coverers, covers_turns, Settled, TurnReportRow, COVERING_KINDS};
 use steward_store::rollup::event_key_bytes;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
@@ -92,7 +92,8 @@ RETURNING workspace_id, turn_key, counted",
 /// Whether an event takes part in the ledger (a turn report, or a report that covers turns),
 /// so that its batch must take its thread's lock.
 pub fn touches_ledger(e: &NormalizedEvent) -> bool {
-    covers_turns(e) || TurnReportRow::of(e).is_some()
+    // Checked by kind, not by building the row: this runs for every event of every batch.
+    covers_turns(e) || (matches!(e.kind, EventKind::TurnUsage(_)) && e.thread_id.is_some())
 }
 
 /// Takes the transaction-scoped advisory locks of the buckets of the threads of the batch's
@@ -136,21 +137,11 @@ fn bucket(workspace_id: &str, thread_id: &str) -> i32 {
     (head % LOCK_BUCKETS) as i32
 }
 
-/// What the batch changes in the ledger: the turn keys of its reports that are not counted
-/// (their turn was covered already) and the counted reports it takes back.
-pub struct Settled<'a> {
-    pub uncounted: Vec<&'a str>,
-    pub retracted: Vec<TurnReportRow>,
-}
-
 pub async fn settle<'a>(
     tx: &Transaction<'_>,
     inserted: &[&'a NormalizedEvent],
 ) -> Result<Settled<'a>, tokio_postgres::Error> {
-    let mut settled = Settled {
-        uncounted: Vec::new(),
-        retracted: Vec::new(),
-    };
+    let mut settled = Settled::default();
     retract_covered(tx, inserted, &mut settled.retracted).await?;
     record_reports(tx, inserted, &mut settled.uncounted).await?;
     Ok(settled)
@@ -163,11 +154,7 @@ async fn retract_covered(
     inserted: &[&NormalizedEvent],
     retracted: &mut Vec<TurnReportRow>,
 ) -> Result<(), tokio_postgres::Error> {
-    let coverers: Vec<&NormalizedEvent> = inserted.iter().copied().filter(|e| covers_turns(e)).collect();
-    let threads: BTreeSet<(&str, &str)> = coverers
-        .iter()
-        .filter_map(|e| Some((e.workspace_id.as_str(), e.thread_id.as_deref()?)))
-        .collect();
+    let (coverers, threads) = coverers(inserted);
     if threads.is_empty() {
         return Ok(());
     }

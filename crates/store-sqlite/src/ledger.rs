@@ -2,35 +2,18 @@
 //! `steward_store::ledger`. Runs inside the event batch's transaction, after its events are
 //! inserted, so the checks below also see this batch.
 
-use std::collections::BTreeSet;
-
 use rusqlite::{params, OptionalExtension, Transaction};
-use steward_model::{NormalizedEvent, TokenUsage};
-use steward_store::ledger::{covers_turns, TurnReportRow, COVERING_KINDS};
+use steward_model::{EventKind, NormalizedEvent, Source, TokenUsage};
+use steward_store::ledger::{coverers, Settled, TurnReportRow, COVERING_KINDS};
 use steward_store::rollup::event_key_bytes;
 use steward_store::StoreResult;
 
 use crate::conn::map_err;
 
-/// What the batch changes in the ledger: the event keys of its reports that are not counted
-/// (their turn was covered already, or the ledger has it from another report) and the counted
-/// reports it takes back.
-pub struct Settled<'a> {
-    pub uncounted: Vec<&'a str>,
-    pub retracted: Vec<TurnReportRow>,
-}
-
 pub fn settle<'a>(tx: &Transaction<'_>, inserted: &[&'a NormalizedEvent]) -> StoreResult<Settled<'a>> {
-    let coverers: Vec<&NormalizedEvent> = inserted.iter().copied().filter(|e| covers_turns(e)).collect();
-    let mut settled = Settled {
-        uncounted: Vec::new(),
-        retracted: Vec::new(),
-    };
+    let (coverers, threads) = coverers(inserted);
+    let mut settled = Settled::default();
     // Counted reports of these threads that this batch covers: taken back.
-    let threads: BTreeSet<(&str, &str)> = coverers
-        .iter()
-        .filter_map(|e| Some((e.workspace_id.as_str(), e.thread_id.as_deref()?)))
-        .collect();
     if !threads.is_empty() {
         let mut counted = tx
             .prepare_cached(
@@ -60,14 +43,19 @@ pub fn settle<'a>(tx: &Transaction<'_>, inserted: &[&'a NormalizedEvent]) -> Sto
         }
     }
     // This batch's reports: counted unless their turn is covered already.
+    if !inserted.iter().any(|e| matches!(e.kind, EventKind::TurnUsage(_))) {
+        return Ok(settled);
+    }
     let mut claimed = tx
         .prepare_cached("SELECT 1 FROM event_keys WHERE ts_ms = 0 AND key = ?1")
         .map_err(map_err)?;
     let mut in_window = tx
         .prepare_cached(&format!(
             "SELECT 1 FROM events WHERE workspace_id = ?1 AND thread_id = ?2
-                 AND kind IN ('{}', '{}') AND source <> 'analytics_events' AND ts_ms BETWEEN ?3 AND ?4 LIMIT 1",
-            COVERING_KINDS[0], COVERING_KINDS[1]
+                 AND kind IN ('{}', '{}') AND source <> '{}' AND ts_ms BETWEEN ?3 AND ?4 LIMIT 1",
+            COVERING_KINDS[0],
+            COVERING_KINDS[1],
+            Source::Analytics.as_str()
         ))
         .map_err(map_err)?;
     let mut insert = tx

@@ -18,6 +18,8 @@
 //! Backends persist `turn_reports` rows and answer two questions (is this report's turn
 //! already covered; which counted reports of these threads are there); the decisions are here.
 
+use std::collections::BTreeSet;
+
 use steward_model::{EventKind, NormalizedEvent, Source, TokenUsage};
 
 use crate::query::UsageTotals;
@@ -92,6 +94,29 @@ pub fn covers_turns(e: &NormalizedEvent) -> bool {
     e.source != Source::Analytics
         && e.thread_id.is_some()
         && matches!(e.kind, EventKind::UserPrompt | EventKind::ResponseCompleted(_))
+}
+
+/// The batch's [`covers_turns`] events and the (workspace, thread) pairs they touch, whose
+/// counted reports a backend must load to take back the covered ones.
+pub fn coverers<'a>(
+    inserted: &[&'a NormalizedEvent],
+) -> (Vec<&'a NormalizedEvent>, BTreeSet<(&'a str, &'a str)>) {
+    let coverers: Vec<&NormalizedEvent> = inserted.iter().copied().filter(|e| covers_turns(e)).collect();
+    let threads = coverers
+        .iter()
+        .filter_map(|e| Some((e.workspace_id.as_str(), e.thread_id.as_deref()?)))
+        .collect();
+    (coverers, threads)
+}
+
+/// What a batch changes in the ledger, as a backend's `settle` found it.
+#[derive(Debug, Default)]
+pub struct Settled<'a> {
+    /// Event keys of the batch's reports that are not counted (their turn was covered already,
+    /// or the ledger holds it from another report): see [`counts`].
+    pub uncounted: Vec<&'a str>,
+    /// Counted reports the batch covers, now uncounted: see [`RollupDelta::retract`].
+    pub retracted: Vec<TurnReportRow>,
 }
 
 /// The `kind` values of [`covers_turns`] events, as stored (for backends' queries).
