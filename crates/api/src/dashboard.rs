@@ -307,3 +307,84 @@ pub async fn my_summary(
         .await?;
     Ok(Json(ranking_row(&row)))
 }
+
+fn figures_json(f: &steward_store::coverage::SourceFigures) -> Value {
+    json!({
+        "turns": f.turns,
+        "responses": f.responses,
+        "input_tokens": f.input_tokens,
+        "cached_input_tokens": f.cached_input_tokens,
+        "output_tokens": f.output_tokens,
+        "reasoning_output_tokens": f.reasoning_output_tokens,
+    })
+}
+
+fn sources_json(
+    sources: &std::collections::BTreeMap<String, steward_store::coverage::SourceFigures>,
+) -> Value {
+    Value::Object(
+        sources
+            .iter()
+            .map(|(name, f)| (name.clone(), figures_json(f)))
+            .collect(),
+    )
+}
+
+/// `GET /v1/workspaces/{id}/analytics/coverage`: per user and day, what each source (OTLP
+/// logs, shipped rollouts, Codex's analytics events) reported next to what is counted, and
+/// the threads whose sources disagree (docs/coverage.md).
+pub async fn coverage(
+    State(state): State<AppState>,
+    _grant: Authorized,
+    Path(workspace_id): Path<String>,
+    Query(params): Query<RawUsageParams>,
+) -> Result<Json<Value>, ApiError> {
+    const DAY: i64 = 86_400;
+    let report = state.usage.coverage(&workspace_id, &params, now_secs()).await?;
+    let data: Vec<Value> = report
+        .days
+        .iter()
+        .map(|row| {
+            let (d, c) = (&row.day, &row.counted);
+            json!({
+                "object": "steward.coverage.day",
+                "start_time": d.day,
+                "end_time": d.day + DAY,
+                "user_id": d.user_id,
+                "email": row.email,
+                "threads": d.threads,
+                "sources": sources_json(&d.sources),
+                "counted": {
+                    "turns": c.turns,
+                    "input_tokens": c.input_tokens,
+                    "cached_input_tokens": c.cached_input_tokens,
+                    "output_tokens": c.output_tokens,
+                    "reasoning_output_tokens": c.reasoning_output_tokens,
+                },
+            })
+        })
+        .collect();
+    let disagreements: Vec<Value> = report
+        .disagreements
+        .iter()
+        .map(|row| {
+            let d = &row.disagreement;
+            json!({
+                "object": "steward.coverage.disagreement",
+                "user_id": d.user_id,
+                "email": row.email,
+                "thread_id": d.thread_id,
+                "first_day": d.first_day,
+                "kinds": d.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+                "sources": sources_json(&d.sources),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "object": "steward.coverage_report",
+        "start_time": report.start_day,
+        "end_time": report.end_day,
+        "data": data,
+        "disagreements": disagreements,
+    })))
+}

@@ -109,6 +109,12 @@ pub fn table() -> Vec<Route> {
         ),
         r(
             M::GET,
+            "/v1/workspaces/{workspace_id}/analytics/coverage",
+            Workspace(&[AnalyticsRead]),
+            get(dashboard::coverage),
+        ),
+        r(
+            M::GET,
             "/v1/workspaces/{workspace_id}/analytics/export",
             Workspace(&[AnalyticsExport]),
             get(dashboard::export),

@@ -321,6 +321,7 @@ pub async fn build_dataset(store: &dyn Store, users: usize, days: i64, today: i6
                 kind,
                 thread_id: Some(thread.clone()),
                 trace_id: None,
+                turn_id: None,
                 timestamp_ms: ts,
                 client_id: client.to_owned(),
                 model: Some(model.to_owned()),

@@ -11,11 +11,13 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use common::steward_bin;
+use serde_json::{json, Value};
 use steward_test_support::codex::{OtelExporter, OtlpProtocol};
 use steward_test_support::codex_chatgpt::{ChatgptCodexHome, ChatgptIdentity};
 use steward_test_support::responses_standin::{Reply, ResponsesStandin, Usage};
@@ -65,8 +67,9 @@ enum Otlp {
 }
 
 /// A tool turn (two model calls) in one thread, a plain turn in another, that thread resumed:
-/// returns the home and the expected figures (2 threads, 3 turns, the stand-in's tokens).
-async fn sessions(s: &Setup, otlp: Otlp) -> (ChatgptCodexHome, Figures) {
+/// returns the home, the expected figures (2 threads, 3 turns, the stand-in's tokens) and the
+/// resumed thread's id.
+async fn sessions(s: &Setup, otlp: Otlp) -> (ChatgptCodexHome, Figures, String) {
     let standin = ResponsesStandin::start().expect("stand-in");
     let exporter = |path: &str| OtelExporter {
         endpoint: format!("{}{path}", s.server.base_url()),
@@ -102,7 +105,7 @@ async fn sessions(s: &Setup, otlp: Otlp) -> (ChatgptCodexHome, Figures) {
     resumed.ensure_success().expect("resumed turn ran");
     assert_eq!(resumed.session_id(), Some(thread.as_str()), "same thread");
     assert_eq!(standin.pending(), 0, "every reply was used");
-    (home, Figures::expected(2, 3, standin.usage_total()))
+    (home, Figures::expected(2, 3, standin.usage_total()), thread)
 }
 
 async fn usage(s: &Setup) -> UserUsage {
@@ -139,6 +142,46 @@ async fn analytics_accepted(s: &Setup) -> u64 {
         .map_or(0, |n| n as u64)
 }
 
+/// Per source, summed over the report's days: (turns, input, cached input, output tokens).
+type SourceFigures = BTreeMap<String, (u64, u64, u64, u64)>;
+
+/// The coverage report of the test's user: each source's figures and the disagreements.
+async fn coverage(s: &Setup) -> (SourceFigures, Vec<Value>) {
+    let report = s.api.coverage_around_now(&s.ws).await.expect("coverage report");
+    let mut sources = SourceFigures::new();
+    for day in report["data"].as_array().expect("data") {
+        assert_eq!(day["email"], EMAIL, "{report}");
+        for (name, f) in day["sources"].as_object().expect("sources") {
+            let n = |k: &str| f[k].as_u64().expect("figure");
+            let e = sources.entry(name.clone()).or_default();
+            e.0 += n("turns");
+            e.1 += n("input_tokens");
+            e.2 += n("cached_input_tokens");
+            e.3 += n("output_tokens");
+        }
+    }
+    let disagreements = report["disagreements"].as_array().expect("disagreements").clone();
+    (sources, disagreements)
+}
+
+/// What a source that saw every turn and token reports.
+fn whole(expected: &Figures) -> (u64, u64, u64, u64) {
+    (
+        expected.turns,
+        expected.uncached_text_input_tokens + expected.cached_text_input_tokens,
+        expected.cached_text_input_tokens,
+        expected.text_output_tokens,
+    )
+}
+
+/// Asserts that exactly `names` reported, each every turn and token, and that none disagree.
+async fn assert_full_coverage(s: &Setup, expected: &Figures, names: &[&str]) {
+    let (sources, disagreements) = coverage(s).await;
+    let want: SourceFigures = names.iter().map(|n| (n.to_string(), whole(expected))).collect();
+    assert_eq!(sources, want, "each source's own figures");
+    assert!(disagreements.is_empty(), "{disagreements:?}");
+}
+
 fn ship(s: &Setup, home: &Path) {
     let state = tempfile::NamedTempFile::new().expect("state");
     let out = Command::new(steward_bin())
@@ -163,7 +206,7 @@ fn ship(s: &Setup, home: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analytics_events_alone_give_the_exact_usage() {
     let s = setup().await;
-    let (_home, expected) = sessions(&s, Otlp::Off).await;
+    let (home, expected, home_thread) = sessions(&s, Otlp::Off).await;
     let got = settled(&s, &expected).await;
     assert_eq!(got.totals, expected, "{}", s.server.logs());
     assert_eq!(
@@ -176,12 +219,46 @@ async fn analytics_events_alone_give_the_exact_usage() {
     );
     // Two thread initialisations, one per run (the resume initialises again), and three turns.
     assert!(analytics_accepted(&s).await >= 5);
+    assert_full_coverage(&s, &expected, &["analytics_events"]).await;
+
+    // The rollouts shipped later: the turns count once, both sources show every turn.
+    ship(&s, home.path());
+    assert_eq!(usage(&s).await.totals, expected, "analytics + rollouts");
+    assert_full_coverage(&s, &expected, &["analytics_events", "rollout"]).await;
+
+    // A turn only the analytics events report (say, the rollout of it never shipped): the
+    // report names its thread, with each source's figures.
+    let turn_time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let body = json!({"events": [{"event_type": "codex_turn_event", "event_params": {
+        "thread_id": home_thread, "turn_id": "turn-only-in-analytics", "model": "gpt-5-codex",
+        "app_server_client": {"product_client_id": "codex_exec"},
+        "input_tokens": 700, "cached_input_tokens": 0, "output_tokens": 9,
+        "reasoning_output_tokens": 0, "total_tokens": 709,
+        "started_at": turn_time + 3_600, "completed_at": turn_time + 3_601}}]});
+    let answer = reqwest::Client::new()
+        .post(format!("{}/codex/analytics-events/events", s.server.base_url()))
+        .bearer_auth(home.access_token().expect("token"))
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    assert!(answer.status().is_success(), "{:?}", answer.text().await);
+    let (_, disagreements) = coverage(&s).await;
+    assert_eq!(disagreements.len(), 1, "{disagreements:?}");
+    let d = &disagreements[0];
+    assert_eq!(d["thread_id"], home_thread.as_str());
+    assert_eq!(d["kinds"], json!(["turns_differ", "tokens_differ"]));
+    let turns_of = |source: &str| d["sources"][source]["turns"].as_u64();
+    assert_eq!(turns_of("analytics_events"), turns_of("rollout").map(|n| n + 1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analytics_otlp_and_shipping_of_the_same_sessions_count_once() {
     let s = setup().await;
-    let (home, expected) = sessions(&s, Otlp::LogsAndTraces).await;
+    let (home, expected, _) = sessions(&s, Otlp::LogsAndTraces).await;
     let got = settled(&s, &expected).await;
     assert_eq!(got.totals, expected, "analytics + OTLP");
     assert!(analytics_accepted(&s).await >= 5, "the analytics events arrived");
@@ -192,16 +269,25 @@ async fn analytics_otlp_and_shipping_of_the_same_sessions_count_once() {
         expected,
         "analytics + OTLP + rollouts: every turn and token once"
     );
+    assert_full_coverage(&s, &expected, &["analytics_events", "otlp_logs", "rollout"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analytics_and_otlp_logs_without_traces_count_once() {
     let s = setup().await;
-    let (_home, expected) = sessions(&s, Otlp::Logs).await;
+    let (home, expected, _) = sessions(&s, Otlp::Logs).await;
     let got = settled(&s, &expected).await;
     assert_eq!(got.totals, expected, "analytics + OTLP logs without turn ids");
     assert!(analytics_accepted(&s).await >= 5);
     // Settled, not passing through: still the same a moment later.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(usage(&s).await.totals, expected);
+    // The rollouts' turns carry turn ids the OTLP prompts lack: related by time instead.
+    ship(&s, home.path());
+    assert_eq!(
+        usage(&s).await.totals,
+        expected,
+        "analytics + OTLP logs without traces + rollouts: every turn and token once"
+    );
+    assert_full_coverage(&s, &expected, &["analytics_events", "otlp_logs", "rollout"]).await;
 }

@@ -88,6 +88,12 @@ const EXPECTED: &[(&str, &str, Rule)] = &[
         "/v1/workspaces/{workspace_id}/analytics/users/{user_id}",
         Perm(ANALYTICS),
     ),
+    // Which source reported what: analytics readers, like the figures it explains.
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/analytics/coverage",
+        Perm(ANALYTICS),
+    ),
     (
         "GET",
         "/v1/workspaces/{workspace_id}/analytics/export",

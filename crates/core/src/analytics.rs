@@ -332,8 +332,11 @@ fn decode_cursor(token: &str, fingerprint: &str) -> Result<UsageCursor, Analytic
     })
 }
 
+mod coverage;
 mod dashboard;
 mod export;
+
+pub use coverage::{CoverageDayRow, CoverageReport, DisagreementRow};
 
 pub use dashboard::{
     current_streak, ActiveUsersBucket, ActiveUsersPage, RankingPage, RankingParams, RankingRow,

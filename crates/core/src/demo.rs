@@ -182,6 +182,7 @@ pub async fn generate(
                         kind,
                         thread_id: Some(thread_id.clone()),
                         trace_id: None,
+                        turn_id: None,
                         timestamp_ms: ts,
                         client_id: surface.to_owned(),
                         model: Some(model.to_owned()),

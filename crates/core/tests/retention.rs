@@ -79,6 +79,7 @@ fn prompt(ws: &str, user: &str, thread: &str, text: &str, n: i64) -> NormalizedE
         kind: EventKind::UserPrompt,
         thread_id: Some(thread.into()),
         trace_id: None,
+        turn_id: None,
         timestamp_ms: now_ms() - 1000 + n,
         client_id: "codex_cli_rs".into(),
         model: Some("gpt-5-codex".into()),

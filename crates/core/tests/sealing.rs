@@ -114,6 +114,7 @@ fn prompt(ws: &str, user: &str, trace: &str, n: i64) -> NormalizedEvent {
         kind: EventKind::UserPrompt,
         thread_id: Some("thread-1".to_owned()),
         trace_id: Some(trace.to_owned()),
+        turn_id: None,
         timestamp_ms: 1_794_787_200_000 + n,
         client_id: "CODEX_SERVICE_EXEC".to_owned(),
         model: Some("gpt-5-codex".to_owned()),

@@ -206,6 +206,7 @@ fn parse(ws: &str, event: &Value, received_ms: i64) -> Result<(ParsedRecord, Str
         kind,
         thread_id: thread,
         trace_id: None,
+        turn_id: params.get("turn_id").and_then(Value::as_str).map(str::to_owned),
         timestamp_ms,
         client_id: client_id_for(client),
         model,

@@ -90,6 +90,7 @@ mod tests {
             kind: EventKind::Other,
             thread_id: None,
             trace_id: None,
+            turn_id: None,
             timestamp_ms: 0,
             client_id: "CODEX_CLI",
             model: None,

@@ -50,6 +50,8 @@ pub struct ParsedRecord {
     pub thread_id: Option<String>,
     /// Hex trace id of the record, when it has one (joins it to its turn's span).
     pub trace_id: Option<String>,
+    /// The Codex turn id, when the record names it (see `NormalizedEvent::turn_id`).
+    pub turn_id: Option<String>,
     pub timestamp_ms: i64,
     pub client_id: &'static str,
     pub model: Option<String>,
@@ -226,6 +228,7 @@ fn parse_record(
         kind,
         thread_id,
         trace_id: None,
+        turn_id: None,
         timestamp_ms,
         client_id: client_id_for(originator.as_deref()),
         model,
@@ -368,6 +371,7 @@ pub fn finalize_keyed(
         kind: p.kind,
         thread_id: p.thread_id,
         trace_id: p.trace_id,
+        turn_id: p.turn_id,
         timestamp_ms: p.timestamp_ms,
         client_id: p.client_id.to_owned(),
         model: p.model,

@@ -89,6 +89,7 @@ impl Ingestor {
             if let (Some(turn), Some(thread)) = (turn, event.thread_id.as_deref()) {
                 // The turn's own key, shared with rollouts: a turn shipped both ways counts once.
                 event.dedup_key = crate::fact_keys::turn_key(workspace_id, thread, &turn);
+                event.turn_id = Some(turn);
             }
             events.push(event);
         }

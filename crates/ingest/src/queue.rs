@@ -191,6 +191,7 @@ mod tests {
                 kind: steward_model::EventKind::UserPrompt,
                 thread_id: None,
                 trace_id: None,
+                turn_id: None,
                 timestamp_ms: 0,
                 client_id: "CODEX_CLI".into(),
                 model: None,

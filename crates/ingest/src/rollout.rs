@@ -191,6 +191,11 @@ impl Ingestor {
         originator: Option<&str>,
         fact: Fact,
     ) -> Option<steward_model::NormalizedEvent> {
+        let turn = match &fact {
+            Fact::Turn { turn_id, .. } => Some(turn_id.clone()),
+            Fact::Usage(u) => u.turn_id.clone(),
+            _ => None,
+        };
         let (event_name, kind, at_ms, model, key, attrs) = match fact {
             Fact::Thread(meta) => (
                 "codex.conversation_starts",
@@ -250,6 +255,7 @@ impl Ingestor {
             kind,
             thread_id: Some(thread.to_owned()),
             trace_id: None,
+            turn_id: turn,
             timestamp_ms: at_ms,
             client_id: client_id_for(originator),
             model,

@@ -112,6 +112,11 @@ pub struct NormalizedEvent {
     /// turn's trace, whose `session_task.turn` span names the turn id (logs carry none).
     #[serde(default)]
     pub trace_id: Option<String>,
+    /// The Codex turn id, when the source names it (rollouts and analytics events always; OTLP
+    /// prompts when their trace's turn span had arrived). Relating reports of one turn from
+    /// sources that key it differently needs to know which reports are sure of their turn.
+    #[serde(default)]
+    pub turn_id: Option<String>,
     /// Event time in Unix milliseconds (from `event.timestamp`; OTLP record times are 0).
     pub timestamp_ms: i64,
     /// OpenAI `client_id` of the surface that produced it.

@@ -48,6 +48,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "turn_reports",
         include_str!("../migrations/0012_turn_reports.sql"),
     ),
+    (
+        13,
+        "fact_sightings",
+        include_str!("../migrations/0013_fact_sightings.sql"),
+    ),
 ];
 
 /// Key of the transaction-scoped advisory lock that serialises migrators (ASCII "stewmigr"),

@@ -110,7 +110,7 @@ pub async fn insert_events(pool: &Pool, events: &[NormalizedEvent]) -> StoreResu
     let mut client = conn::get(pool).await?;
     let mut attempt = 1;
     loop {
-        match attempt_insert(&mut client, &unique).await {
+        match attempt_insert(&mut client, &unique, events).await {
             Ok(inserted) => {
                 return Ok(InsertOutcome {
                     inserted,
@@ -145,15 +145,24 @@ fn unique_sorted(events: &[NormalizedEvent]) -> Vec<([u8; 16], &NormalizedEvent)
     unique
 }
 
-/// One try of the whole transaction; returns how many events were new.
+/// One try of the whole transaction (`events` is `batch` without repeated keys, see
+/// [`unique_sorted`]); returns how many events were new.
 async fn attempt_insert(
     client: &mut Object,
     events: &[([u8; 16], &NormalizedEvent)],
+    batch: &[NormalizedEvent],
 ) -> Result<u64, tokio_postgres::Error> {
     let tx = client.transaction().await?;
     // Before anything else (so before any row lock): the ledger's thread locks, when the batch
-    // has turn reports or events covering them (see `ledger::lock_threads`).
+    // has turn reports or events covering them (see `ledger::lock_threads`). Pairing prompts
+    // needs them too (a pairable prompt covers turns, so its thread is locked).
     crate::ledger::lock_threads(&tx, events.iter().map(|(_, e)| *e)).await?;
+    // Every source's report of a turn or response is remembered, new or not; a prompt that
+    // paired with another source's report of its turn is a duplicate of that fact, so it is
+    // neither claimed nor inserted.
+    let paired = crate::sightings::record_batch(&tx, events, batch).await?;
+    let events: Vec<&([u8; 16], &NormalizedEvent)> =
+        events.iter().filter(|(k, _)| !paired.contains(k)).collect();
     // Cached per connection: after the first batch, preparing is free.
     let (claim, insert, insert_queueing) = tokio::try_join!(
         tx.prepare_cached(CLAIM_KEYS),

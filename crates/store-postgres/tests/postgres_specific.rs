@@ -30,6 +30,7 @@ fn event(ws: &str, user: &str, n: i64) -> NormalizedEvent {
         }),
         thread_id: Some(format!("thread-{}", n % 7)),
         trace_id: None,
+        turn_id: None,
         timestamp_ms: (MONDAY + (n % 3) * DAY) * 1000,
         client_id: "CODEX_CLI".to_owned(),
         model: Some("gpt-5-codex".to_owned()),

@@ -18,6 +18,7 @@ mod principals;
 mod retention;
 mod rollout;
 mod scim;
+mod sightings;
 mod tasks;
 mod usage;
 mod write;

@@ -47,6 +47,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "turn_reports",
         include_str!("../migrations/0012_turn_reports.sql"),
     ),
+    (
+        13,
+        "fact_sightings",
+        include_str!("../migrations/0013_fact_sightings.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {
@@ -193,6 +198,7 @@ mod tests {
             }),
             thread_id: Some(format!("t-{user}")),
             trace_id: None,
+            turn_id: None,
             timestamp_ms: (1_794_787_200 + day * 86_400) * 1000,
             client_id: client.to_owned(),
             model: Some("gpt-5".to_owned()),

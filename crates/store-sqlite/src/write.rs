@@ -3,6 +3,7 @@
 use rusqlite::{params, Connection, TransactionBehavior};
 use steward_model::NormalizedEvent;
 use steward_store::rollup::{event_key_bytes, RollupDelta};
+use steward_store::sightings::SightingKind;
 use steward_store::{InsertOutcome, StoreResult};
 
 use crate::conn::map_err;
@@ -27,13 +28,24 @@ pub fn insert_events(c: &mut Connection, events: &[NormalizedEvent]) -> StoreRes
             )
             .map_err(map_err)?;
         for e in events {
-            // Claiming the key first decides "new or duplicate" with one small-index insert.
-            let key = event_key_bytes(&e.workspace_id, &e.dedup_key);
-            if claim
+            // A turn or response: which fact it reports (a prompt may pair with another
+            // source's report of its turn), remembered whether or not the fact is new.
+            let sighting = crate::sightings::decide(&tx, e)?;
+            // Claiming the key first decides "new or duplicate" with one small-index insert:
+            // a prompt's under the turn it reports (paired or not), anything else's own key.
+            let claimed_key = match &sighting {
+                Some(s) if s.kind == SightingKind::Turn => s.fact_key.as_str(),
+                _ => e.dedup_key.as_str(),
+            };
+            let key = event_key_bytes(&e.workspace_id, claimed_key);
+            let new = claim
                 .execute(params![e.dedup_claim_ms(), &key[..]])
                 .map_err(map_err)?
-                == 0
-            {
+                == 1;
+            if let Some(s) = &sighting {
+                crate::sightings::record(&tx, s)?;
+            }
+            if !new {
                 continue;
             }
             let u = e.kind.usage();

@@ -55,6 +55,10 @@ pub use rollout::*;
 mod ledger;
 pub use ledger::*;
 
+// Sightings: turns two sources key differently, and the coverage report's rows.
+mod sightings;
+pub use sightings::*;
+
 /// Expands into one test per conformance check, each on a fresh store from `$factory`.
 #[macro_export]
 macro_rules! store_conformance_suite {
@@ -113,6 +117,9 @@ macro_rules! store_conformance_suite {
             // The turn ledger
             a_turn_reported_whole_and_per_response_counts_once,
             a_batch_with_both_reports_of_a_turn_counts_it_once,
+            // Sightings
+            a_turn_two_sources_key_differently_counts_once,
+            coverage_rows_hold_every_sources_reports,
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {
@@ -151,6 +158,7 @@ fn event(
         kind,
         thread_id: Some(thread.to_owned()),
         trace_id: None,
+        turn_id: None,
         timestamp_ms: ts_secs * 1000 + 123,
         client_id: client.to_owned(),
         model: Some(model.to_owned()),

@@ -183,6 +183,7 @@ mod tests {
             kind,
             thread_id: Some("t".into()),
             trace_id: None,
+            turn_id: None,
             timestamp_ms: ts,
             client_id: "CODEX_SERVICE_EXEC".into(),
             model: Some("gpt-5-codex".into()),

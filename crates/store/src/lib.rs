@@ -6,6 +6,7 @@
 
 pub mod assemble;
 mod compliance;
+pub mod coverage;
 mod dashboard;
 mod error;
 mod identity;
@@ -17,6 +18,7 @@ mod retention;
 mod rollout;
 pub mod rollup;
 mod scim;
+pub mod sightings;
 mod tasks;
 
 #[cfg(feature = "testsuite")]
@@ -29,6 +31,7 @@ pub use compliance::{
     ChainHeadRow, ComplianceFile, FileQuery, NewAuditRecord, PendingEvent, PendingRecord, PendingSource,
     SealCommit, TurnSpan,
 };
+pub use coverage::{CoverageRow, CoverageStore};
 pub use dashboard::{
     fold_user_days, ActiveUsers, DashboardStore, DayWindow, FileStats, UserActivity, UserUsage,
 };
@@ -95,7 +98,15 @@ pub struct InsertOutcome {
 /// * Workspaces are isolated: no query returns another workspace's data.
 #[async_trait]
 pub trait Store:
-    IdentityStore + SessionStore + ScimStore + DashboardStore + RolloutStore + Send + Sync + 'static
+    IdentityStore
+    + SessionStore
+    + ScimStore
+    + DashboardStore
+    + RolloutStore
+    + CoverageStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Short backend name for logs and `/healthz` (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

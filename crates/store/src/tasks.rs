@@ -325,6 +325,7 @@ mod tests {
             kind,
             thread_id: thread.map(str::to_owned),
             trace_id: None,
+            turn_id: None,
             timestamp_ms: ts,
             client_id: "CODEX_CLI".into(),
             model: model.map(str::to_owned),

@@ -117,7 +117,7 @@ pub fn current_streak(active_days: &[i64], end_day: i64) -> i64 {
 
 impl UsageService {
     /// Validated window of a dashboard read (the usage API's rules), as whole days.
-    async fn window(
+    pub(super) async fn window(
         &self,
         workspace_id: &str,
         raw: &RawUsageParams,

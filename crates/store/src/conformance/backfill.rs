@@ -28,6 +28,7 @@ fn ev(
         kind,
         thread_id: thread.map(str::to_owned),
         trace_id: None,
+        turn_id: None,
         timestamp_ms: ts,
         client_id: "CODEX_CLI".into(),
         model: model.map(str::to_owned),
