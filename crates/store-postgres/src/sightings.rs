@@ -23,7 +23,8 @@ use crate::PostgresStore;
 // What a prompt's own report was attributed to before (a re-send), and whether its own key is
 // claimed already (the same turn, keyed alike by another source).
 const KNOWN: &str = "
-SELECT (SELECT fact_key FROM fact_sightings WHERE workspace_id = $1 AND source = $2 AND own_key = $3),
+SELECT (SELECT fact_key FROM fact_sightings
+        WHERE workspace_id = $1 AND ts_ms = $6 AND source = $2 AND own_key = $3),
     EXISTS (SELECT 1 FROM event_keys WHERE ts_ms = $4 AND key = $5)";
 
 // Another source's turns of the thread near the prompt that have no report from its source yet.
@@ -83,14 +84,14 @@ pub async fn record_batch(
         if s.fact_key != e.dedup_key {
             paired.insert(*key);
         }
-        decided.insert((s.workspace_id, s.source.as_str(), s.own_key));
+        decided.insert((s.workspace_id, s.ts_ms, s.source.as_str(), s.own_key));
     }
     // By primary key: a repeat within the batch is the same sighting (the first one is kept, as
     // `ON CONFLICT DO NOTHING` would), and rows are sorted. Also the repeats of a dedup key that
     // the caller left out of `unique`: another source's report of one fact is its own sighting.
     let mut rest = BTreeMap::new();
     for s in events.iter().filter_map(Sighting::of) {
-        let pk = (s.workspace_id, s.source.as_str(), s.own_key);
+        let pk = (s.workspace_id, s.ts_ms, s.source.as_str(), s.own_key);
         if !decided.contains(&pk) {
             rest.entry(pk).or_insert(s);
         }
@@ -112,7 +113,8 @@ async fn decide<'a>(
     let (known, candidates) = tokio::try_join!(tx.prepare_cached(KNOWN), tx.prepare_cached(CANDIDATES))?;
     let (from, to) = s.pair_window();
     let (source, claim_ms, key) = (s.source.as_str(), e.dedup_claim_ms(), &key[..]);
-    let known_params: [&(dyn ToSql + Sync); 5] = [&s.workspace_id, &source, &s.own_key, &claim_ms, &key];
+    let known_params: [&(dyn ToSql + Sync); 6] =
+        [&s.workspace_id, &source, &s.own_key, &claim_ms, &key, &s.ts_ms];
     let candidates_params: [&(dyn ToSql + Sync); 5] = [&s.workspace_id, &s.thread_id, &source, &from, &to];
     // Both sent at once (pipelined); the candidates are only used when the first has no answer.
     // `join!`, not `try_join!`: after a failure the other fails only with "transaction is

@@ -1,7 +1,9 @@
 -- Sightings (steward_store::sightings): every source's report of a turn or a model response,
 -- kept even when the fact was a duplicate, for the coverage report and for pairing an OTLP
 -- prompt that has no turn id with another source's report of the same turn. own_key is the
--- report's own event key (a re-send is the same sighting); fact_key the fact it counted under.
+-- report's own event key (a re-send, same time and key, is the same sighting); fact_key the fact
+-- it counted under. Keyed by time first: new rows land at the end of the key (few pages written
+-- per commit, as with event_keys), and the coverage report reads a workspace's days from it.
 -- Keep in step with store-postgres/migrations/0013_fact_sightings.sql.
 CREATE TABLE fact_sightings (
     workspace_id             TEXT NOT NULL,
@@ -17,13 +19,11 @@ CREATE TABLE fact_sightings (
     cached_input_tokens      INTEGER NOT NULL,
     output_tokens            INTEGER NOT NULL,
     reasoning_output_tokens  INTEGER NOT NULL,
-    PRIMARY KEY (workspace_id, source, own_key)
+    PRIMARY KEY (workspace_id, ts_ms, source, own_key)
 ) WITHOUT ROWID;
--- The coverage report reads a workspace's sightings by time.
-CREATE INDEX fact_sightings_by_time ON fact_sightings (workspace_id, ts_ms);
 -- Pairing reads a thread's turns near a time, and whether a fact has a source's report.
 CREATE INDEX fact_sightings_turns ON fact_sightings (workspace_id, thread_id, ts_ms) WHERE kind = 'turn';
-CREATE INDEX fact_sightings_turn_facts ON fact_sightings (workspace_id, fact_key) WHERE kind = 'turn';
+CREATE INDEX fact_sightings_turn_facts ON fact_sightings (workspace_id, fact_key, source) WHERE kind = 'turn';
 -- What was stored before this migration: each fact seen by the source that reported it first.
 INSERT INTO fact_sightings
 SELECT workspace_id, source, dedup_key, dedup_key,

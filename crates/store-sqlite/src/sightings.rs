@@ -23,12 +23,14 @@ pub fn decide<'a>(tx: &Transaction<'_>, e: &'a NormalizedEvent) -> StoreResult<O
     }
     let before: Option<String> = tx
         .prepare_cached(
-            "SELECT fact_key FROM fact_sightings WHERE workspace_id = ?1 AND source = ?2 AND own_key = ?3",
+            "SELECT fact_key FROM fact_sightings
+             WHERE workspace_id = ?1 AND ts_ms = ?2 AND source = ?3 AND own_key = ?4",
         )
         .map_err(map_err)?
-        .query_row(params![s.workspace_id, s.source.as_str(), s.own_key], |r| {
-            r.get(0)
-        })
+        .query_row(
+            params![s.workspace_id, s.ts_ms, s.source.as_str(), s.own_key],
+            |r| r.get(0),
+        )
         .optional()
         .map_err(map_err)?;
     if let Some(fact) = before {
@@ -48,12 +50,15 @@ pub fn decide<'a>(tx: &Transaction<'_>, e: &'a NormalizedEvent) -> StoreResult<O
         return Ok(Some(s));
     }
     let (from, to) = s.pair_window();
+    // INDEXED BY: without it SQLite answers NOT EXISTS from the primary key's (workspace,
+    // source) prefix, a scan of every turn the source ever reported, once per candidate.
     let candidates = tx
         .prepare_cached(
             "SELECT s.fact_key, s.ts_ms, s.turn_id FROM fact_sightings s
              WHERE s.workspace_id = ?1 AND s.thread_id = ?2 AND s.kind = 'turn' AND s.source <> ?3
                AND s.ts_ms BETWEEN ?4 AND ?5
-               AND NOT EXISTS (SELECT 1 FROM fact_sightings p WHERE p.workspace_id = s.workspace_id
+               AND NOT EXISTS (SELECT 1 FROM fact_sightings p INDEXED BY fact_sightings_turn_facts
+                               WHERE p.workspace_id = s.workspace_id
                                AND p.kind = 'turn' AND p.fact_key = s.fact_key AND p.source = ?3)",
         )
         .map_err(map_err)?
