@@ -339,7 +339,6 @@ pub async fn coverage(
     Path(workspace_id): Path<String>,
     Query(params): Query<RawUsageParams>,
 ) -> Result<Json<Value>, ApiError> {
-    const DAY: i64 = 86_400;
     let report = state.usage.coverage(&workspace_id, &params, now_secs()).await?;
     let data: Vec<Value> = report
         .days
@@ -349,7 +348,7 @@ pub async fn coverage(
             json!({
                 "object": "steward.coverage.day",
                 "start_time": d.day,
-                "end_time": d.day + DAY,
+                "end_time": d.day + steward_model::time::DAY_SECS,
                 "user_id": d.user_id,
                 "email": row.email,
                 "threads": d.threads,

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 mod admin_account;
 pub use admin_account::{AdminCommand, AdminPasswordArgs};
 mod agent;
-pub use agent::{AgentCommand, ShipArgs, SyncArgs};
+pub use agent::{AgentCommand, AgentServerArgs, ShipArgs, SyncArgs};
 mod identity;
 pub use identity::RolesCommand;
 mod policy;

@@ -81,7 +81,7 @@ pub async fn record_batch(
             continue;
         };
         record(tx, [&s]).await?;
-        if s.fact_key != e.dedup_key {
+        if s.paired() {
             paired.insert(*key);
         }
         decided.insert((s.workspace_id, s.ts_ms, s.source.as_str(), s.own_key));

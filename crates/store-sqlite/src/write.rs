@@ -3,7 +3,6 @@
 use rusqlite::{params, Connection, TransactionBehavior};
 use steward_model::NormalizedEvent;
 use steward_store::rollup::{event_key_bytes, RollupDelta};
-use steward_store::sightings::SightingKind;
 use steward_store::{InsertOutcome, StoreResult};
 
 use crate::conn::map_err;
@@ -31,10 +30,10 @@ pub fn insert_events(c: &mut Connection, events: &[NormalizedEvent]) -> StoreRes
             // A turn or response: which fact it reports (a prompt may pair with another
             // source's report of its turn), remembered whether or not the fact is new.
             let sighting = crate::sightings::decide(&tx, e)?;
-            // Claiming the key first decides "new or duplicate" with one small-index insert:
-            // a prompt's under the turn it reports (paired or not), anything else's own key.
+            // Claiming the key first decides "new or duplicate" with one small-index insert
+            // (a paired prompt's under the turn it reports, so it is a duplicate).
             let claimed_key = match &sighting {
-                Some(s) if s.kind == SightingKind::Turn => s.fact_key.as_str(),
+                Some(s) if s.paired() => s.fact_key.as_str(),
                 _ => e.dedup_key.as_str(),
             };
             let key = event_key_bytes(&e.workspace_id, claimed_key);

@@ -99,6 +99,13 @@ impl<'a> Sighting<'a> {
         })
     }
 
+    /// Whether this is a prompt that paired with another source's report of its turn: a
+    /// duplicate of that fact (claimed under its key, never inserted). A turn report's fact is
+    /// its turn's key, yet the report itself is its own event.
+    pub fn paired(&self) -> bool {
+        self.kind == SightingKind::Turn && self.fact_key != self.own_key
+    }
+
     /// The times (inclusive, Unix ms) in which a prompt of another source may pair with this one.
     pub fn pair_window(&self) -> (i64, i64) {
         (self.ts_ms - PAIR_SLACK_MS, self.ts_ms + PAIR_SLACK_MS)

@@ -127,9 +127,30 @@ impl UsageApi {
             "{}/v1/analytics/codex/workspaces/{workspace_id}/usage",
             self.base_url
         );
+        let body = self.get_json(&url, query).await?;
+        if body["object"] != "page" || !body["data"].is_array() {
+            bail!("GET {url}: not a page envelope: {body}");
+        }
+        Ok(body)
+    }
+
+    /// `GET /v1/workspaces/{id}/analytics/coverage` around now (yesterday to tomorrow): which
+    /// source reported what, per user and day, and where sources disagree.
+    pub async fn coverage_around_now(&self, workspace_id: &str) -> Result<Value> {
+        let (start, end) = window_around_now();
+        let url = format!(
+            "{}/v1/workspaces/{workspace_id}/analytics/coverage",
+            self.base_url
+        );
+        let query = [("start_time", start.to_string()), ("end_time", end.to_string())];
+        self.get_json(&url, &query).await
+    }
+
+    /// A successful GET's JSON body, or an error naming the URL, status and body.
+    async fn get_json(&self, url: &str, query: &[(&str, String)]) -> Result<Value> {
         let resp = self
             .http
-            .get(&url)
+            .get(url)
             .bearer_auth(&self.key)
             .query(query)
             .send()
@@ -140,40 +161,11 @@ impl UsageApi {
         if !status.is_success() {
             bail!("GET {url} {query:?} answered {status}: {text}");
         }
-        let body: Value =
-            serde_json::from_str(&text).with_context(|| format!("GET {url}: body is not JSON: {text}"))?;
-        if body["object"] != "page" || !body["data"].is_array() {
-            bail!("GET {url}: not a page envelope: {body}");
-        }
-        Ok(body)
+        serde_json::from_str(&text).with_context(|| format!("GET {url}: body is not JSON: {text}"))
     }
 
     /// All rows of a window around now (yesterday 00:00 UTC to tomorrow 00:00 UTC), following
     /// `next_page` until `has_more` is false.
-    /// `GET /v1/workspaces/{id}/analytics/coverage` around now (yesterday to tomorrow): which
-    /// source reported what, per user and day, and where sources disagree.
-    pub async fn coverage_around_now(&self, workspace_id: &str) -> Result<Value> {
-        let (start, end) = window_around_now();
-        let url = format!(
-            "{}/v1/workspaces/{workspace_id}/analytics/coverage",
-            self.base_url
-        );
-        let resp = self
-            .http
-            .get(&url)
-            .bearer_auth(&self.key)
-            .query(&[("start_time", start), ("end_time", end)])
-            .send()
-            .await
-            .with_context(|| format!("GET {url}"))?;
-        let status = resp.status();
-        let text = resp.text().await.with_context(|| format!("reading GET {url}"))?;
-        if !status.is_success() {
-            bail!("GET {url} answered {status}: {text}");
-        }
-        serde_json::from_str(&text).with_context(|| format!("GET {url}: body is not JSON: {text}"))
-    }
-
     pub async fn rows_around_now(&self, workspace_id: &str, extra: &[(&str, String)]) -> Result<Vec<Value>> {
         let (start, end) = window_around_now();
         self.rows(workspace_id, start, end, extra).await

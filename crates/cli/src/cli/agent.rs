@@ -77,12 +77,13 @@ pub enum AgentCommand {
     Ship(ShipArgs),
 }
 
+/// Where an agent command reaches Steward, as whom, and from which machine (`sync`, `ship`).
 #[derive(Debug, Args)]
-pub struct ShipArgs {
+pub struct AgentServerArgs {
     /// Base URL of the Steward server (http://HOST:PORT).
     #[arg(long, env = "STEWARD_SERVER", value_name = "URL")]
     pub server: String,
-    /// Ingest token: the person's own, or a workspace token (then give --email).
+    /// Ingest token: a user's own, or a workspace token (then give --email).
     #[arg(
         long,
         env = "STEWARD_AGENT_TOKEN",
@@ -90,15 +91,22 @@ pub struct ShipArgs {
         value_name = "TOKEN"
     )]
     pub token: Option<String>,
-    /// Read the token from this file instead.
+    /// Read the token from this file instead (surrounding whitespace ignored); keeps it out of
+    /// the process list and the unit file.
     #[arg(long, env = "STEWARD_AGENT_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
-    /// Whose sessions these are, for a workspace token.
+    /// The machine's user, for a workspace token (a user's token is always its own user).
     #[arg(long, env = "STEWARD_AGENT_EMAIL", value_name = "EMAIL")]
     pub email: Option<String>,
-    /// Name of this machine [default: the hostname].
+    /// Name of this machine, as the server shows it [default: the hostname].
     #[arg(long, env = "STEWARD_AGENT_HOST", value_name = "NAME")]
     pub host: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShipArgs {
+    #[command(flatten)]
+    pub to: AgentServerArgs,
     /// Codex home(s) to ship [default: $CODEX_HOME, else ~/.codex].
     #[arg(long = "codex-home", value_name = "DIR")]
     pub codex_home: Vec<PathBuf>,
@@ -122,24 +130,8 @@ pub struct ShipArgs {
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Base URL of the Steward server (http://HOST:PORT).
-    #[arg(long, env = "STEWARD_SERVER", value_name = "URL")]
-    pub server: String,
-    /// Ingest token: a user's own (that user's policy) or a workspace token (needs --email).
-    #[arg(
-        long,
-        env = "STEWARD_AGENT_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub token: Option<String>,
-    /// Read the token from this file instead (surrounding whitespace ignored); keeps it out of
-    /// the process list and the unit file.
-    #[arg(long, env = "STEWARD_AGENT_TOKEN_FILE", value_name = "FILE")]
-    pub token_file: Option<PathBuf>,
-    /// The machine's user, for a workspace token (a user's token is always its own user).
-    #[arg(long, env = "STEWARD_AGENT_EMAIL", value_name = "EMAIL")]
-    pub email: Option<String>,
+    #[command(flatten)]
+    pub to: AgentServerArgs,
     /// Where Codex reads requirements.toml and managed_config.toml (created if missing).
     #[arg(
         long,
@@ -148,9 +140,6 @@ pub struct SyncArgs {
         default_value = "/etc/codex"
     )]
     pub dir: PathBuf,
-    /// Name of this machine in the server's status [default: the hostname].
-    #[arg(long, env = "STEWARD_AGENT_HOST", value_name = "NAME")]
-    pub host: Option<String>,
     /// Keep running: sync now and then every --interval seconds (for systemd or launchd);
     /// failures are logged and retried, never fatal.
     #[arg(long)]

@@ -25,7 +25,7 @@ mod ship;
 
 use install::{install, write_atomically};
 
-use crate::cli::{AgentCommand, GlobalArgs, SyncArgs};
+use crate::cli::{AgentCommand, AgentServerArgs, GlobalArgs, SyncArgs};
 use crate::output::print_json;
 
 const REQUIREMENTS: &str = "requirements.toml";
@@ -45,30 +45,36 @@ pub async fn run(global: &GlobalArgs, cmd: AgentCommand) -> Result<()> {
     }
 }
 
-async fn sync(global: &GlobalArgs, args: SyncArgs) -> Result<()> {
-    let server = Server::parse(&args.server)?;
-    let host = match &args.host {
+/// The checked server and machine name of an agent command, after making sure exactly one of
+/// `--token` and `--token-file` is given (the token itself is read where it is used: `sync`
+/// reads the file again on every run, so a rotated token is picked up).
+fn server_and_host(to: &AgentServerArgs) -> Result<(Server, String)> {
+    match (&to.token, &to.token_file) {
+        (Some(_), Some(_)) => bail!(
+            "give one of --token (STEWARD_AGENT_TOKEN) or --token-file (STEWARD_AGENT_TOKEN_FILE), not both"
+        ),
+        (None, None) => bail!(
+            "no token: give --token or --token-file (or set STEWARD_AGENT_TOKEN / STEWARD_AGENT_TOKEN_FILE)"
+        ),
+        _ => {}
+    }
+    let host = match &to.host {
         Some(h) if !h.trim().is_empty() => h.trim().to_owned(),
         Some(_) => bail!("--host: must not be empty"),
         None => hostname()?,
     };
-    if args.token.is_some() && args.token_file.is_some() {
-        bail!(
-            "give one of --token (STEWARD_AGENT_TOKEN) or --token-file (STEWARD_AGENT_TOKEN_FILE), not both"
-        );
-    }
-    if args.token.is_none() && args.token_file.is_none() {
-        bail!(
-            "no token: give --token or --token-file (or set STEWARD_AGENT_TOKEN / STEWARD_AGENT_TOKEN_FILE)"
-        );
-    }
+    Ok((Server::parse(&to.server)?, host))
+}
+
+async fn sync(global: &GlobalArgs, args: SyncArgs) -> Result<()> {
+    let (server, host) = server_and_host(&args.to)?;
     let job = Job {
         server,
         host,
-        email: args.email.clone().filter(|e| !e.trim().is_empty()),
+        email: args.to.email.clone().filter(|e| !e.trim().is_empty()),
         dir: args.dir.clone(),
-        token: args.token.clone(),
-        token_file: args.token_file.clone(),
+        token: args.to.token.clone(),
+        token_file: args.to.token_file.clone(),
     };
     if !args.follow {
         return match job.run().await {

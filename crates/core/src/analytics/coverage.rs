@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use steward_store::coverage::{days, disagreements, CoverageDay, Disagreement};
-use steward_store::{Bucket, Grouping, UsageQuery, UsageTotals};
+use steward_store::UsageTotals;
 
 use super::dashboard::day_window;
 use super::{AnalyticsError, RawUsageParams, UsageService};
@@ -47,7 +47,21 @@ impl UsageService {
         let (query, emails_allowed) = self.window(workspace_id, raw, now_secs).await?;
         let window = day_window(&query);
         let rows = self.store.coverage_rows(&window).await?;
-        let counted = self.counted_per_user_day(&query).await?;
+        // What is counted: the usage API's per-user daily rows of the same window.
+        let per_user_day = RawUsageParams {
+            group_by: Some("day".into()),
+            user_id: None,
+            page: None,
+            next_page: None,
+            ..raw.clone()
+        };
+        let (rows_counted, _, _) = self
+            .all_rows(workspace_id, &per_user_day, "user", now_secs)
+            .await?;
+        let counted: HashMap<(String, i64), UsageTotals> = rows_counted
+            .into_iter()
+            .map(|r| ((r.key.user_id, r.key.bucket_start), r.totals))
+            .collect();
         let emails: HashMap<String, String> = match emails_allowed {
             true => self
                 .store
@@ -81,33 +95,5 @@ impl UsageService {
                 })
                 .collect(),
         })
-    }
-
-    /// The usage API's per-user daily totals over the window, by (user, day).
-    async fn counted_per_user_day(
-        &self,
-        query: &UsageQuery,
-    ) -> Result<HashMap<(String, i64), UsageTotals>, AnalyticsError> {
-        let mut page_query = UsageQuery {
-            bucket: Bucket::Day,
-            grouping: Grouping::User,
-            limit: 30_000,
-            after: None,
-            ..query.clone()
-        };
-        let mut counted = HashMap::new();
-        loop {
-            let page = self.store.usage_rows(&page_query).await?;
-            page_query.after = page.rows.last().map(|r| steward_store::UsageCursor {
-                bucket_start: r.key.bucket_start,
-                user_id: r.key.user_id.clone(),
-            });
-            for r in page.rows {
-                counted.insert((r.key.user_id, r.key.bucket_start), r.totals);
-            }
-            if !page.has_more || page_query.after.is_none() {
-                return Ok(counted);
-            }
-        }
     }
 }

@@ -154,7 +154,7 @@ impl UsageService {
         }
     }
 
-    async fn all_rows(
+    pub(super) async fn all_rows(
         &self,
         workspace_id: &str,
         raw: &RawUsageParams,

@@ -20,7 +20,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use steward_rollout::report::collect_files;
 
-use super::{hostname, read_token, Server};
+use super::{read_token, Server};
 use crate::cli::{GlobalArgs, ShipArgs};
 use crate::output::print_json;
 
@@ -67,18 +67,11 @@ struct Shipper {
 }
 
 pub async fn run(global: &GlobalArgs, args: ShipArgs) -> Result<()> {
-    if args.token.is_some() && args.token_file.is_some() {
-        bail!("give --token or --token-file, not both");
-    }
-    let server = Server::parse(&args.server)?;
+    let (server, machine) = super::server_and_host(&args.to)?;
     let auth = format!(
         "Bearer {}",
-        read_token(args.token.as_deref(), args.token_file.as_deref())?
+        read_token(args.to.token.as_deref(), args.to.token_file.as_deref())?
     );
-    let machine = match &args.host {
-        Some(h) if !h.trim().is_empty() => h.trim().to_owned(),
-        _ => hostname()?,
-    };
     let homes = crate::commands::report::codex_homes(&args.codex_home)?;
     let since = args
         .since
@@ -115,7 +108,7 @@ pub async fn run(global: &GlobalArgs, args: ShipArgs) -> Result<()> {
         server,
         auth,
         machine,
-        email: args.email.clone(),
+        email: args.to.email.clone(),
         homes,
         since,
         piece_bytes: args.piece_bytes.max(64 * 1024),
