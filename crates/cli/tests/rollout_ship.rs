@@ -4,7 +4,10 @@
 //!   of the same person), shipped with no OTLP at all: exactly the stand-in's tokens, turns and
 //!   threads; shipping again, or after the shipper's state is deleted or emptied, changes
 //!   nothing and sends nothing;
-//! - the same sessions also exported over OTLP (logs and traces): still counted once;
+//! - the compliance log holds each prompt, answer and tool call (with its input and output)
+//!   read from the rollouts, once, however often they were shipped;
+//! - the same sessions also exported over OTLP (logs and traces): still counted once, and
+//!   still recorded once;
 //! - a synthetic multi-file history, the shipper killed mid-backfill and restarted: nothing is
 //!   lost, nothing is counted twice; a session appended to after shipping ships its new lines.
 
@@ -17,6 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::steward_bin;
 use serde_json::Value;
 use steward_test_support::codex::{CodexHome, OtelExporter, OtlpProtocol};
+use steward_test_support::compliance_api::{ComplianceApi, Log};
 use steward_test_support::responses_standin::{Reply, ResponsesStandin, Usage};
 use steward_test_support::steward::StewardServer;
 use steward_test_support::synthetic_home::{generate, SyntheticSpec};
@@ -72,6 +76,7 @@ struct Setup {
     ws: String,
     api: UsageApi,
     token: String,
+    compliance: ComplianceApi,
 }
 
 async fn setup() -> Setup {
@@ -85,11 +90,81 @@ async fn setup() -> Setup {
     server.add_user(EMAIL).expect("user");
     let token = server.user_ingest_token(EMAIL).expect("token");
     let api = UsageApi::new(server.base_url(), server.analytics_key().expect("key")).expect("api");
+    let key = server
+        .admin(&["keys", "create", "--scope", "compliance.read", "--name", "ship-test"])
+        .expect("compliance key");
+    let key = key["key"].as_str().expect("key").to_owned();
+    let compliance = ComplianceApi::new(server.base_url(), key, ws.clone());
     Setup {
         server,
         ws,
         api,
         token,
+        compliance,
+    }
+}
+
+/// `steward compliance seal`, then everything sealed so far: (CODEX_LOG, CODEX_SECURITY_LOG).
+async fn sealed_log(s: &Setup) -> (Log, Log) {
+    s.server.admin(&["compliance", "seal"]).expect("seal");
+    let codex = s.compliance.log("CODEX_LOG").await.expect("CODEX_LOG");
+    let security = s.compliance.log("CODEX_SECURITY_LOG").await.expect("CODEX_SECURITY_LOG");
+    (codex, security)
+}
+
+fn sorted_texts(log: &Log, event_type: &str, field: &str) -> Vec<String> {
+    let mut texts: Vec<String> = log
+        .of_type(event_type)
+        .iter()
+        .map(|r| {
+            r["event_details"][field]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {field}: {r}"))
+                .to_owned()
+        })
+        .collect();
+    texts.sort();
+    texts
+}
+
+/// What `codex_sessions` did, in the compliance log, each once: the four prompts and answers,
+/// the five responses, the one tool call with its command and real output; every record with
+/// its thread and turn (but OTLP's responses, which carry no trace and so no turn, when
+/// `otlp_first`), no event id twice.
+fn assert_sessions_recorded_once(codex: &Log, security: &Log, otlp_first: bool) {
+    assert_eq!(
+        sorted_texts(codex, "USER_PROMPT_SUBMITTED", "prompt_text"),
+        ["from the other machine", "once more", "run echo", "say hello"],
+        "{:?}",
+        codex.records
+    );
+    assert_eq!(
+        sorted_texts(codex, "AGENT_MESSAGE", "response_text"),
+        ["again", "desktop", "hello", "ran it"]
+    );
+    assert_eq!(codex.of_type("PROMPT_RESPONSE_RECEIVED").len(), 5, "{:?}", codex.records);
+    let tools = security.of_type("TOOL_CALL_COMPLETED");
+    assert_eq!(tools.len(), 1, "{tools:?}");
+    let tool = &tools[0]["event_details"];
+    assert_eq!(tool["call_id"], "call_ship_1", "{tool}");
+    assert!(tool["tool_input"].as_str().is_some_and(|i| i.contains("echo shipped")), "{tool}");
+    // The command really ran: its output is what `echo` printed, not the command line.
+    assert!(tool["tool_output"].as_str().is_some_and(|o| o.contains("shipped")), "{tool}");
+    for log in [codex, security] {
+        let mut ids = std::collections::BTreeSet::new();
+        for r in &log.records {
+            assert!(ids.insert(r["event_id"].to_string()), "event_id twice: {r}");
+            let d = &r["event_details"];
+            assert!(d["session_id"].is_string(), "no thread: {r}");
+            let turnless = match r["event_type"].as_str() {
+                Some("TOOL_APPROVAL_DECISION") => true,
+                Some("PROMPT_RESPONSE_RECEIVED") => otlp_first,
+                _ => false,
+            };
+            if !turnless {
+                assert!(d["turn_id"].is_string(), "no turn: {r}");
+            }
+        }
     }
 }
 
@@ -179,6 +254,8 @@ async fn real_codex_sessions_shipped_count_exactly_once_whatever_happens_to_the_
         expected,
         "unchanged"
     );
+    let (codex, security) = sealed_log(&s).await;
+    assert_sessions_recorded_once(&codex, &security, false);
 
     // A different machine name is a different shipper: it sends everything again, and the
     // server still counts every turn and response once (the keys are the facts').
@@ -200,6 +277,8 @@ async fn real_codex_sessions_shipped_count_exactly_once_whatever_happens_to_the_
         expected,
         "still once"
     );
+    let (codex, security) = sealed_log(&s).await;
+    assert_sessions_recorded_once(&codex, &security, false);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -228,6 +307,10 @@ async fn otlp_and_shipping_of_the_same_sessions_count_once() {
         expected,
         "OTLP + rollouts: every turn and response once"
     );
+    // Prompts, responses and the tool call came both ways too: recorded once each (answers
+    // only rollouts have).
+    let (codex, security) = sealed_log(&s).await;
+    assert_sessions_recorded_once(&codex, &security, true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

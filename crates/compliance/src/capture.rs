@@ -44,12 +44,14 @@ pub fn content_attributes(event_name: &str) -> &'static [&'static str] {
     match event_name {
         "codex.user_prompt" => &["prompt"],
         "codex.tool_result" => &["arguments", "output"],
+        // Answers read from shipped rollouts (`steward_model::AGENT_MESSAGE`).
+        "codex.agent_message" => &["message"],
         _ => &[],
     }
 }
 
 /// Every attribute [`content_attributes`] names, for any event.
-pub const ALL_CONTENT_ATTRIBUTES: &[&str] = &["prompt", "arguments", "output"];
+pub const ALL_CONTENT_ATTRIBUTES: &[&str] = &["prompt", "arguments", "output", "message"];
 
 /// The shortest per-workspace hash key accepted for [`CaptureMode::Hashed`].
 pub const MIN_HASH_KEY_LEN: usize = 16;

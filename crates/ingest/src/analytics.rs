@@ -211,6 +211,7 @@ fn parse(ws: &str, event: &Value, received_ms: i64) -> Result<(ParsedRecord, Str
         client_id: client_id_for(client),
         model,
         identity: IdentityHints::default(),
+        call_id: None,
         raw,
     };
     Ok((record, key))

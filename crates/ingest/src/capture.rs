@@ -95,6 +95,7 @@ mod tests {
             client_id: "CODEX_CLI",
             model: None,
             identity: Default::default(),
+            call_id: None,
             raw: serde_json::json!({"attributes": attrs, "resource": {}}).to_string(),
         }
     }
@@ -120,6 +121,20 @@ mod tests {
         let capture = &v["attributes"]["steward.capture"];
         assert_eq!(capture["arguments"]["mode"], "redacted");
         assert_eq!(capture["output"]["redactions"][0]["kind"], "email");
+    }
+
+    #[test]
+    fn answers_read_from_rollouts_are_content_too() {
+        let mut r = record(
+            steward_model::AGENT_MESSAGE,
+            serde_json::json!({"message": "Your key is AKIAIOSFODNN7EXAMPLE"}),
+        );
+        profiles("redacted").apply("ws", &mut r);
+        assert!(!r.raw.contains("AKIAIOSFODNN7EXAMPLE"), "{}", r.raw);
+        let v: Value = serde_json::from_str(&r.raw).unwrap();
+        assert_eq!(v["attributes"]["steward.capture"]["message"]["mode"], "redacted");
+        // And sealing strips it from the stored event like any other content.
+        assert!(steward_compliance::capture::ALL_CONTENT_ATTRIBUTES.contains(&"message"));
     }
 
     #[test]

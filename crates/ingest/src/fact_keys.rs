@@ -45,6 +45,21 @@ pub fn analytics_key(workspace_id: &str, parts: &[&[u8]]) -> String {
     key(workspace_id, &all)
 }
 
+/// A tool call is its thread plus the model's call id (OTLP's `codex.tool_result` and the
+/// rollout's `function_call` / `*_output` carry the same one).
+pub fn tool_key(workspace_id: &str, thread_id: &str, call_id: &str) -> String {
+    key(workspace_id, &[b"tool", thread_id.as_bytes(), call_id.as_bytes()])
+}
+
+/// An agent message (rollouts only) is its thread, turn and text: a version that writes the
+/// same answer both as an `agent_message` event and as a completed item records it once.
+pub fn message_key(workspace_id: &str, thread_id: &str, turn_id: &str, text: &str) -> String {
+    key(
+        workspace_id,
+        &[b"agent_message", thread_id.as_bytes(), turn_id.as_bytes(), text.as_bytes()],
+    )
+}
+
 pub fn thread_key(workspace_id: &str, thread_id: &str) -> String {
     key(workspace_id, &[b"thread", thread_id.as_bytes()])
 }
@@ -70,5 +85,9 @@ mod tests {
         assert_ne!(base, response_key("ws", "t", &TokenUsage { output: 4, ..u }));
         assert_ne!(turn_key("ws", "t", "a"), turn_key("ws", "t", "b"));
         assert_ne!(turn_key("ws", "t", "a"), thread_key("ws", "t"));
+        assert_ne!(tool_key("ws", "t", "a"), turn_key("ws", "t", "a"));
+        assert_ne!(tool_key("ws", "t", "a"), tool_key("ws", "t2", "a"));
+        assert_ne!(message_key("ws", "t", "a", "x"), message_key("ws", "t", "b", "x"));
+        assert_ne!(message_key("ws", "t", "a", "x"), message_key("ws", "t", "a", "y"));
     }
 }

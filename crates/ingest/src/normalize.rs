@@ -56,6 +56,8 @@ pub struct ParsedRecord {
     pub client_id: &'static str,
     pub model: Option<String>,
     pub identity: IdentityHints,
+    /// The model's call id of a tool result (`codex.tool_result`): the tool call's fact key.
+    pub call_id: Option<String>,
     /// Canonical JSON of the whole record (sorted keys): stored raw and hashed for dedup.
     pub raw: String,
 }
@@ -218,6 +220,10 @@ fn parse_record(
         None => received_ms,
     };
     let kind = classify(&event_name, attrs)?;
+    let call_id = match event_name.as_str() {
+        "codex.tool_result" => opt_string(attrs, "call_id")?.filter(|s| !s.is_empty()),
+        _ => None,
+    };
     let identity = IdentityHints {
         email: first_string(attrs, resource, "user.email")?,
         account_id: first_string(attrs, resource, "user.account_id")?,
@@ -233,6 +239,7 @@ fn parse_record(
         client_id: client_id_for(originator.as_deref()),
         model,
         identity,
+        call_id,
         raw,
     })
 }
@@ -331,12 +338,14 @@ fn opt_count(m: &Map<String, Value>, key: &str) -> Result<Option<i64>, String> {
 
 /// Finishes a parsed record for one workspace and user: dedup key and price.
 pub fn finalize(p: ParsedRecord, workspace_id: &str, user_id: &str, rate_card: &RateCard) -> NormalizedEvent {
-    // A counted response's key is the fact's (thread + figures), shared with rollouts, so the
-    // same response shipped both ways counts once; other records are keyed by their content.
-    let dedup_key = match (&p.kind, &p.thread_id) {
-        (EventKind::ResponseCompleted(u), Some(thread)) => {
+    // A counted response's key is the fact's (thread + figures) and a tool result's the call's
+    // (thread + call id), shared with rollouts, so the same response or tool call shipped both
+    // ways is recorded once; other records are keyed by their content.
+    let dedup_key = match (&p.kind, &p.thread_id, &p.call_id) {
+        (EventKind::ResponseCompleted(u), Some(thread), _) => {
             crate::fact_keys::response_key(workspace_id, thread, u)
         }
+        (_, Some(thread), Some(call)) => crate::fact_keys::tool_key(workspace_id, thread, call),
         _ => {
             let mut hasher = Sha256::new();
             hasher.update(workspace_id.as_bytes());

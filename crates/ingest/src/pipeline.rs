@@ -64,6 +64,10 @@ impl Ingestor {
         &self.resolver
     }
 
+    pub(crate) fn capture(&self) -> &CaptureProfiles {
+        &self.capture
+    }
+
     pub(crate) fn rate_card(&self) -> &RateCard {
         &self.rate_card
     }

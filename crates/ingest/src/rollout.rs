@@ -9,13 +9,13 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
-use steward_model::{client_id_for, EventKind, Source};
+use serde_json::json;
+use steward_model::{client_id_for, EventKind, Source, AGENT_MESSAGE};
 use steward_rollout::{feed_line, Fact, ProblemExample, ProblemKind, ReadMode, Tally, ThreadState};
 use steward_store::RolloutFileRow;
 
 use crate::error::IngestError;
-use crate::fact_keys::{response_key, thread_key, turn_key};
+use crate::fact_keys::{message_key, response_key, thread_key, tool_key, turn_key};
 use crate::identity::IngestPrincipal;
 use crate::normalize::{finalize_keyed, IdentityHints, ParsedRecord};
 use crate::pipeline::Ingestor;
@@ -182,6 +182,9 @@ impl Ingestor {
 
     /// One fact as the event OTLP would have produced for it (same event names and attributes,
     /// so usage rollups and compliance records treat both sources alike), keyed by the fact.
+    /// The turn carries its prompt; answers (which OTLP does not export) are events of their
+    /// own, `codex.agent_message`; a tool call with its output is a `codex.tool_result` keyed by
+    /// its call id, as OTLP's is. Content is captured per the workspace's profile first.
     fn fact_event(
         &self,
         ws: &str,
@@ -191,16 +194,12 @@ impl Ingestor {
         originator: Option<&str>,
         fact: Fact,
     ) -> Option<steward_model::NormalizedEvent> {
-        let turn = match &fact {
-            Fact::Turn { turn_id, .. } => Some(turn_id.clone()),
-            Fact::Usage(u) => u.turn_id.clone(),
-            _ => None,
-        };
-        let (event_name, kind, at_ms, model, key, attrs) = match fact {
+        let (event_name, kind, at_ms, model, turn, key, attrs) = match fact {
             Fact::Thread(meta) => (
                 "codex.conversation_starts",
                 EventKind::ConversationStart,
                 meta.started_ms.unwrap_or(0),
+                None,
                 None,
                 thread_key(ws, thread),
                 json!({"cli_version": meta.cli_version, "cwd": meta.cwd, "source": meta.source, "model_provider": meta.model_provider}),
@@ -209,19 +208,26 @@ impl Ingestor {
                 turn_id,
                 at_ms,
                 model,
+                prompt,
             } => (
                 "codex.user_prompt",
                 EventKind::UserPrompt,
                 at_ms,
                 model,
+                Some(turn_id.clone()),
                 turn_key(ws, thread, &turn_id),
-                json!({"turn.id": turn_id, "prompt": Value::Null}),
+                json!({
+                    "turn.id": turn_id,
+                    "prompt_length": prompt.as_ref().map(|p| p.chars().count()),
+                    "prompt": prompt,
+                }),
             ),
             Fact::Usage(u) => (
                 "codex.sse_event",
                 EventKind::ResponseCompleted(u.usage),
                 u.at_ms,
                 u.model,
+                u.turn_id.clone(),
                 response_key(ws, thread, &u.usage),
                 json!({
                     "event.kind": "response.completed",
@@ -233,11 +239,46 @@ impl Ingestor {
                     "reasoning_token_count": u.usage.reasoning_output,
                 }),
             ),
-            // Prompts, answers and tool calls go to the compliance log in a later step.
-            _ => return None,
+            Fact::AgentMessage { turn_id, at_ms, text } => (
+                AGENT_MESSAGE,
+                EventKind::Other,
+                at_ms,
+                None,
+                turn_id.clone(),
+                message_key(ws, thread, turn_id.as_deref().unwrap_or(""), &text),
+                json!({"turn.id": turn_id, "message": text}),
+            ),
+            Fact::Tool(t) => {
+                // A call without an id (a server-side web search) only rollouts report: its
+                // time and name stand in for the id.
+                let call = t.call_id.clone().unwrap_or_else(|| format!("@{}/{}", t.called_ms, t.name));
+                let key = tool_key(ws, thread, &call);
+                (
+                    "codex.tool_result",
+                    EventKind::Other,
+                    t.done_ms.unwrap_or(t.called_ms),
+                    None,
+                    t.turn_id.clone(),
+                    key,
+                    json!({
+                        "turn.id": t.turn_id,
+                        "call_id": t.call_id,
+                        "tool_name": t.name,
+                        "arguments": t.input,
+                        "output": t.output,
+                        "success": t.success.map(|s| s.to_string()),
+                        "duration_ms": t.done_ms.map(|d| (d - t.called_ms).max(0)),
+                    }),
+                )
+            }
+            // A prompt's text travels with its turn (`Fact::Turn`); a later prompt of the same
+            // turn (steering) is not recorded separately.
+            Fact::Prompt { .. } => return None,
         };
         let mut attributes = attrs;
         if let Some(obj) = attributes.as_object_mut() {
+            // Absent, not null, as OTLP omits what it does not have (and capture skips it).
+            obj.retain(|_, v| !v.is_null());
             obj.insert("event.name".into(), json!(event_name));
             obj.insert("conversation.id".into(), json!(thread));
             obj.insert("originator".into(), json!(originator));
@@ -250,7 +291,7 @@ impl Ingestor {
             "attributes": attributes,
             "resource": {"service.name": originator, "host.name": machine},
         });
-        let record = ParsedRecord {
+        let mut record = ParsedRecord {
             event_name: event_name.to_owned(),
             kind,
             thread_id: Some(thread.to_owned()),
@@ -263,8 +304,10 @@ impl Ingestor {
                 host: Some(machine.to_owned()),
                 ..IdentityHints::default()
             },
+            call_id: None,
             raw: raw.to_string(),
         };
+        self.capture().apply(ws, &mut record);
         Some(finalize_keyed(
             record,
             ws,

@@ -55,6 +55,10 @@ const SECURITY_EVENTS: &[&str] = &[
     "codex.sandbox_outcome",
 ];
 
+/// An agent's answer as read from a shipped rollout (OTLP does not export answers): Steward's
+/// event name, in the style of Codex's own.
+pub const AGENT_MESSAGE: &str = "codex.agent_message";
+
 impl NormalizedEvent {
     /// The compliance log this event is recorded in, if any. A prompt and a counted model
     /// response go to `CODEX_LOG`; the uncounted duplicate `response.completed` and the
@@ -65,6 +69,7 @@ impl NormalizedEvent {
             // (analytics) has no prompt or answer to keep.
             _ if self.source == crate::Source::Analytics => None,
             EventKind::UserPrompt | EventKind::ResponseCompleted(_) => Some(LogType::CodexLog),
+            _ if self.event_name == AGENT_MESSAGE => Some(LogType::CodexLog),
             _ if SECURITY_EVENTS.contains(&self.event_name.as_str()) => Some(LogType::CodexSecurityLog),
             _ => None,
         }

@@ -140,10 +140,13 @@ impl NormalizedEvent {
     /// keys land at the end of its index, which works because a re-sent record has the same
     /// time). Turns and model responses are keyed by the fact itself, shared by every source
     /// that reports it (OTLP logs, shipped rollouts), and those sources' clocks differ: their
-    /// claims are timeless (0), so the fact is claimed once whoever reports it first.
+    /// claims are timeless (0), so the fact is claimed once whoever reports it first. So are
+    /// tool results (keyed by call id) and agent messages (one answer may be written twice by a
+    /// rollout, a few milliseconds apart).
     pub fn dedup_claim_ms(&self) -> i64 {
         let shared_fact = matches!(self.source, Source::OtlpLogs | Source::Rollout)
-            && matches!(self.kind, EventKind::UserPrompt | EventKind::ResponseCompleted(_));
+            && (matches!(self.kind, EventKind::UserPrompt | EventKind::ResponseCompleted(_))
+                || matches!(self.event_name.as_str(), "codex.tool_result" | crate::AGENT_MESSAGE));
         if shared_fact {
             0
         } else {

@@ -15,7 +15,7 @@ pub mod usage;
 
 pub use access::{BuiltinRole, Permission, PermissionSet};
 pub use client::client_id_for;
-pub use compliance::LogType;
+pub use compliance::{LogType, AGENT_MESSAGE};
 pub use event::{EventKind, NormalizedEvent, Source, TurnReport};
 pub use principal::{ApiScope, Credential, CredentialKind, User, UserKind, Workspace};
 pub use rate_card::{Price, RateCard, RateCardError};

@@ -17,4 +17,4 @@ pub mod report;
 pub use files::{feed_line, ReadMode};
 pub use line::{parse_line, Item, ParsedLine, SessionMeta};
 pub use problem::{Problem, ProblemExample, ProblemKind, Tally};
-pub use reader::{thread_id_from_file_name, Fact, ThreadState, UsageBasis, UsageFact};
+pub use reader::{thread_id_from_file_name, Fact, ThreadState, ToolFact, UsageBasis, UsageFact};

@@ -71,9 +71,16 @@ pub enum Item {
     ToolCall {
         call_id: Option<String>,
         name: String,
+        /// What the model asked the tool to do: `arguments` (JSON text) of a function call,
+        /// `input` of a freeform tool, the `action` object (as JSON) of shell and web search.
+        input: Option<String>,
     },
     ToolOutput {
         call_id: Option<String>,
+        /// The output as text (structured content's text parts joined).
+        output: Option<String>,
+        /// Only structured outputs of some versions say whether the tool succeeded.
+        success: Option<bool>,
     },
     /// A known line or event Steward does not account for (history, reasoning, world state).
     Other,
@@ -345,7 +352,8 @@ fn completed_item(p: &Map<String, Value>, turn_id: Option<String>) -> Item {
 }
 
 /// Tool calls and outputs from the model-visible history; only the few fields Steward names are
-/// read, with a cheap partial parse (history lines are most of a rollout's bytes).
+/// read, with a partial parse (history lines are most of a rollout's bytes, and this runs only
+/// when everything is read, never for usage accounting).
 fn response_item(payload: Option<&RawValue>) -> Item {
     #[derive(Deserialize)]
     struct Head<'a> {
@@ -355,28 +363,76 @@ fn response_item(payload: Option<&RawValue>) -> Item {
         name: Option<Cow<'a, str>>,
         #[serde(borrow, default)]
         call_id: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        arguments: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        input: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        action: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        output: Option<&'a RawValue>,
     }
     let Some(head) = payload.and_then(|raw| serde_json::from_str::<Head<'_>>(raw.get()).ok()) else {
         return Item::Other;
     };
     let call_id = head.call_id.map(Cow::into_owned);
+    let action = || head.action.map(|a| a.get().to_owned());
     match head.kind.as_deref() {
         Some("function_call" | "custom_tool_call" | "tool_search_call") => Item::ToolCall {
             call_id,
             name: head.name.map(Cow::into_owned).unwrap_or_default(),
+            input: head.arguments.or(head.input).map(Cow::into_owned),
         },
         Some("local_shell_call") => Item::ToolCall {
             call_id,
             name: "local_shell".to_owned(),
+            input: action(),
         },
         Some("web_search_call") => Item::ToolCall {
             call_id,
             name: "web_search".to_owned(),
+            input: action(),
         },
         Some("function_call_output" | "custom_tool_call_output" | "tool_search_output") => {
-            Item::ToolOutput { call_id }
+            let (output, success) = head.output.map_or((None, None), tool_output);
+            Item::ToolOutput {
+                call_id,
+                output,
+                success,
+            }
         }
         _ => Item::Other,
+    }
+}
+
+/// A tool output as Codex writes it: a string; content items (`[{"type":"input_text","text"}]`,
+/// their texts joined); or `{"content", "success"}` (some versions). Anything else is kept as
+/// its JSON text rather than dropped.
+fn tool_output(raw: &RawValue) -> (Option<String>, Option<bool>) {
+    let Ok(value) = serde_json::from_str::<Value>(raw.get()) else {
+        return (None, None);
+    };
+    let texts = |items: &[Value]| {
+        items
+            .iter()
+            .filter_map(|c| c.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    match value {
+        Value::Null => (None, None),
+        Value::String(s) => (Some(s), None),
+        Value::Array(items) => (Some(texts(&items)), None),
+        Value::Object(o) => {
+            let success = o.get("success").and_then(Value::as_bool);
+            let content = match o.get("content") {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Array(items)) => Some(texts(items)),
+                _ => o.get("body").and_then(Value::as_str).map(str::to_owned),
+            };
+            (content.or_else(|| Some(raw.get().to_owned())), success)
+        }
+        other => (Some(other.to_string()), None),
     }
 }
 

@@ -13,6 +13,8 @@
 //! The state is serialisable so that a server receiving a file in pieces can carry it between
 //! pieces.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use steward_model::TokenUsage;
 
@@ -50,6 +52,8 @@ pub enum Fact {
         turn_id: String,
         at_ms: i64,
         model: Option<String>,
+        /// The person's prompt that started the turn, when the file has it by then.
+        prompt: Option<String>,
     },
     Usage(UsageFact),
     Prompt {
@@ -62,17 +66,36 @@ pub enum Fact {
         at_ms: i64,
         text: String,
     },
-    ToolCall {
-        turn_id: Option<String>,
-        at_ms: i64,
-        call_id: Option<String>,
-        name: String,
-    },
-    ToolOutput {
-        turn_id: Option<String>,
-        at_ms: i64,
-        call_id: Option<String>,
-    },
+    /// A tool call with its output, once the output is read (a call without a call id, or
+    /// one pushed out of [`MAX_OPEN_CALLS`], without).
+    Tool(ToolFact),
+}
+
+/// At most this many tool calls wait for their output per thread; beyond, the oldest is
+/// reported without one (a file whose outputs never come must not grow the state for ever).
+pub const MAX_OPEN_CALLS: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolFact {
+    pub turn_id: Option<String>,
+    pub call_id: Option<String>,
+    pub name: String,
+    pub input: Option<String>,
+    pub output: Option<String>,
+    pub success: Option<bool>,
+    /// When the model made the call.
+    pub called_ms: i64,
+    /// When the output was written (`None` without an output).
+    pub done_ms: Option<i64>,
+}
+
+/// A tool call waiting for its output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct OpenCall {
+    turn_id: Option<String>,
+    name: String,
+    input: Option<String>,
+    called_ms: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -91,6 +114,12 @@ struct OpenTurn {
     prompted: bool,
     #[serde(default)]
     used: bool,
+    /// Its `turn_context` was read (so its model is known).
+    #[serde(default)]
+    contexted: bool,
+    /// Its first prompt's text, reported with the turn.
+    #[serde(default)]
+    prompt: Option<String>,
 }
 
 /// Everything needed to continue reading a thread where the last piece ended.
@@ -110,6 +139,9 @@ pub struct ThreadState {
     /// Usage before any `session_meta` was reported once already (`files::feed_line`).
     #[serde(default)]
     pub(crate) flagged_no_meta: bool,
+    /// Tool calls waiting for their output, by call id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    calls: BTreeMap<String, OpenCall>,
 }
 
 impl ThreadState {
@@ -153,8 +185,13 @@ impl ThreadState {
                 if model.is_some() {
                     self.model = model.clone();
                 }
-                if self.turn_is_open() {
-                    self.announce(out);
+                // The turn is reported once both its model and its prompt are known (in either
+                // order, as versions differ), or at its first usage or end.
+                if let Some(t) = self.turn.as_mut().filter(|t| !t.ended) {
+                    t.contexted = true;
+                    if t.prompted {
+                        self.announce(out);
+                    }
                 }
             }
             Item::TurnStarted { turn_id } => match turn_id {
@@ -182,6 +219,12 @@ impl ThreadState {
                 }
                 if let Some(t) = self.turn.as_mut() {
                     t.prompted = true;
+                    if t.prompt.is_none() {
+                        t.prompt = Some(text.clone());
+                    }
+                    if t.contexted {
+                        self.announce(out);
+                    }
                 }
                 out.push(Fact::Prompt {
                     turn_id: self.turn_id(),
@@ -194,17 +237,32 @@ impl ThreadState {
                 at_ms,
                 text: text.clone(),
             }),
-            Item::ToolCall { call_id, name } => out.push(Fact::ToolCall {
-                turn_id: self.turn_id(),
-                at_ms,
-                call_id: call_id.clone(),
-                name: name.clone(),
-            }),
-            Item::ToolOutput { call_id } => out.push(Fact::ToolOutput {
-                turn_id: self.turn_id(),
-                at_ms,
-                call_id: call_id.clone(),
-            }),
+            Item::ToolCall { call_id, name, input } => {
+                let call = OpenCall {
+                    turn_id: self.turn_id(),
+                    name: name.clone(),
+                    input: input.clone(),
+                    called_ms: at_ms,
+                };
+                match call_id {
+                    Some(id) => self.open_call(id, call, out),
+                    None => out.push(Fact::Tool(call.into_fact(None, None))),
+                }
+            }
+            Item::ToolOutput {
+                call_id,
+                output,
+                success,
+            } => {
+                // An output whose call is not in this file (history before a fork) is not
+                // reported: there is no call to report it with.
+                if let Some(call) = call_id.as_ref().and_then(|id| self.calls.remove(id)) {
+                    let mut fact = call.into_fact(call_id.clone(), Some(at_ms));
+                    fact.output = output.clone();
+                    fact.success = *success;
+                    out.push(Fact::Tool(fact));
+                }
+            }
             Item::UsageRecord {
                 turn_id,
                 response_id,
@@ -266,6 +324,20 @@ impl ThreadState {
         self.announce(out);
     }
 
+    fn open_call(&mut self, id: &str, call: OpenCall, out: &mut Vec<Fact>) {
+        if self.calls.len() >= MAX_OPEN_CALLS && !self.calls.contains_key(id) {
+            let oldest = self
+                .calls
+                .iter()
+                .min_by_key(|(_, c)| c.called_ms)
+                .map(|(k, _)| k.clone());
+            if let Some((k, c)) = oldest.and_then(|k| self.calls.remove_entry(&k)) {
+                out.push(Fact::Tool(c.into_fact(Some(k), None)));
+            }
+        }
+        self.calls.insert(id.to_owned(), call);
+    }
+
     fn turn_id(&self) -> Option<String> {
         self.turn.as_ref().map(|t| t.id.clone())
     }
@@ -303,6 +375,8 @@ impl ThreadState {
             ended: false,
             prompted: false,
             used: false,
+            contexted: false,
+            prompt: None,
         });
     }
 
@@ -314,6 +388,7 @@ impl ThreadState {
                     turn_id: t.id.clone(),
                     at_ms: t.started_ms,
                     model: self.model.clone(),
+                    prompt: t.prompt.take(),
                 });
             }
         }
@@ -335,6 +410,21 @@ impl ThreadState {
             usage,
             basis,
         }));
+    }
+}
+
+impl OpenCall {
+    fn into_fact(self, call_id: Option<String>, done_ms: Option<i64>) -> ToolFact {
+        ToolFact {
+            turn_id: self.turn_id,
+            call_id,
+            name: self.name,
+            input: self.input,
+            output: None,
+            success: None,
+            called_ms: self.called_ms,
+            done_ms,
+        }
     }
 }
 

@@ -5,7 +5,9 @@ use std::io::Write;
 
 use steward_model::TokenUsage;
 use steward_rollout::files::{read_file, ReadMode};
-use steward_rollout::{thread_id_from_file_name, Fact, ProblemKind, Tally, UsageBasis, UsageFact};
+use steward_rollout::{
+    feed_line, thread_id_from_file_name, Fact, ProblemKind, Tally, ThreadState, ToolFact, UsageBasis, UsageFact,
+};
 
 const THREAD: &str = "01a1fafd-05c3-7823-94f9-030a5d2f6e94";
 
@@ -149,7 +151,109 @@ fn codex_0_169_records_and_token_counts_count_once() {
     assert!(facts
         .iter()
         .any(|f| matches!(f, Fact::Prompt { text, .. } if text == "say hello")));
-    assert!(facts.iter().any(|f| matches!(f, Fact::ToolCall { name, call_id, .. } if name == "shell" && call_id.as_deref() == Some("call_1"))));
+    let tools = tool_facts(&facts);
+    assert_eq!(tools.len(), 1, "{tools:?}");
+    assert_eq!(tools[0].name, "shell");
+    assert_eq!(tools[0].call_id.as_deref(), Some("call_1"));
+    assert_eq!(tools[0].input.as_deref(), Some("{}"));
+    assert_eq!(tools[0].output.as_deref(), Some("ok"));
+    assert_eq!(tools[0].turn_id.as_deref(), Some(turn));
+    assert!(matches!(&facts[1], Fact::Turn { prompt: Some(p), .. } if p == "say hello"), "{:?}", facts[1]);
+}
+
+fn tool_facts(facts: &[Fact]) -> Vec<&ToolFact> {
+    facts
+        .iter()
+        .filter_map(|f| match f {
+            Fact::Tool(t) => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Reads `lines` one at a time, carrying the state through JSON between lines, as the server
+/// does between shipped pieces: whatever the cut, the same facts come out.
+fn read_in_pieces(lines: &[String]) -> Vec<Fact> {
+    let name = format!("rollout-2026-11-20T22-04-08-{THREAD}.jsonl");
+    let mut state_json = serde_json::to_string(&ThreadState::for_file(&name)).expect("state");
+    let mut facts = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let mut state: ThreadState = serde_json::from_str(&state_json).expect("state back");
+        let mut tally = Tally::default();
+        let raw = format!("{line}\n");
+        feed_line(&mut state, &mut tally, (&name, i as u64 + 1), raw.as_bytes(), ReadMode::Everything, &mut facts);
+        state_json = serde_json::to_string(&state).expect("state");
+    }
+    facts
+}
+
+/// Prompts, answers and tool calls for the compliance log: the turn carries its prompt in
+/// either line order, a call is reported with its output (string, content items, or
+/// `{content, success}`), and a piece boundary anywhere changes nothing.
+#[test]
+fn content_travels_with_turns_and_tool_calls_across_pieces() {
+    let turn = "019c0000-0000-7000-8000-000000000001";
+    let old_style = vec![
+        meta("codex_cli_rs", "0.46.0"),
+        r#"{"timestamp":"2026-11-20T22:05:00.000Z","type":"event_msg","payload":{"type":"user_message","message":"list files"}}"#.to_owned(),
+        r#"{"timestamp":"2026-11-20T22:05:00.010Z","type":"turn_context","payload":{"model":"gpt-5"}}"#.to_owned(),
+        r#"{"timestamp":"2026-11-20T22:05:01.000Z","type":"response_item","payload":{"type":"local_shell_call","call_id":"c1","status":"completed","action":{"type":"exec","command":["ls"]}}}"#.to_owned(),
+        r#"{"timestamp":"2026-11-20T22:05:01.500Z","type":"response_item","payload":{"type":"function_call_output","call_id":"c1","output":{"content":"a.txt","success":false}}}"#.to_owned(),
+        r#"{"timestamp":"2026-11-20T22:05:02.000Z","type":"event_msg","payload":{"type":"agent_message","message":"One file."}}"#.to_owned(),
+        token_count("2026-11-20T22:05:02.100Z", Some(usage_json(100, 0, 10, 0)), None),
+    ];
+    let new_style = vec![
+        meta("codex_exec", "0.169.0"),
+        format!(r#"{{"timestamp":"2026-11-20T22:06:00.000Z","type":"event_msg","payload":{{"type":"task_started","turn_id":"{turn}"}}}}"#),
+        format!(r#"{{"timestamp":"2026-11-20T22:06:00.010Z","type":"turn_context","payload":{{"turn_id":"{turn}","model":"gpt-5-codex"}}}}"#),
+        format!(r#"{{"timestamp":"2026-11-20T22:06:00.020Z","type":"event_msg","payload":{{"type":"item_completed","turn_id":"{turn}","item":{{"type":"UserMessage","content":[{{"type":"text","text":"patch it"}}]}}}}}}"#),
+        r#"{"timestamp":"2026-11-20T22:06:01.000Z","type":"response_item","payload":{"type":"custom_tool_call","name":"apply_patch","call_id":"c2","input":"*** Begin Patch\n*** End Patch"}}"#.to_owned(),
+        r#"{"timestamp":"2026-11-20T22:06:01.000Z","type":"response_item","payload":{"type":"function_call","name":"shell","call_id":"c3","arguments":"{\"command\":[\"true\"]}"}}"#.to_owned(),
+        r#"{"timestamp":"2026-11-20T22:06:01.200Z","type":"response_item","payload":{"type":"custom_tool_call_output","call_id":"c2","output":[{"type":"input_text","text":"Done!"},{"type":"input_text","text":"1 file"}]}}"#.to_owned(),
+        r#"{"timestamp":"2026-11-20T22:06:01.300Z","type":"response_item","payload":{"type":"function_call_output","call_id":"c9","output":"no such call"}}"#.to_owned(),
+        format!(r#"{{"timestamp":"2026-11-20T22:06:02.000Z","type":"event_msg","payload":{{"type":"item_completed","turn_id":"{turn}","item":{{"type":"AgentMessage","content":[{{"type":"Text","text":"Patched."}}]}}}}}}"#),
+    ];
+    for lines in [&old_style, &new_style] {
+        let whole = read(lines, b"").0;
+        let pieces = read_in_pieces(lines);
+        assert_eq!(whole.iter().filter(|f| !matches!(f, Fact::Tool(t) if t.done_ms.is_none())).count(),
+            pieces.iter().filter(|f| !matches!(f, Fact::Tool(t) if t.done_ms.is_none())).count());
+        let turn_prompts: Vec<_> = pieces
+            .iter()
+            .filter_map(|f| match f {
+                Fact::Turn { prompt, model, .. } => Some((prompt.clone(), model.clone())),
+                _ => None,
+            })
+            .collect();
+        let answers: Vec<_> = pieces
+            .iter()
+            .filter_map(|f| match f {
+                Fact::AgentMessage { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        let tools = tool_facts(&pieces);
+        if lines == &old_style {
+            assert_eq!(turn_prompts, vec![(Some("list files".to_owned()), Some("gpt-5".to_owned()))]);
+            assert_eq!(answers, vec!["One file."]);
+            assert_eq!(tools.len(), 1, "{tools:?}");
+            assert_eq!(tools[0].name, "local_shell");
+            assert_eq!(tools[0].input.as_deref(), Some(r#"{"type":"exec","command":["ls"]}"#));
+            assert_eq!(tools[0].output.as_deref(), Some("a.txt"));
+            assert_eq!(tools[0].success, Some(false));
+            assert_eq!(tools[0].done_ms.map(|d| d - tools[0].called_ms), Some(500));
+        } else {
+            assert_eq!(turn_prompts, vec![(Some("patch it".to_owned()), Some("gpt-5-codex".to_owned()))]);
+            assert_eq!(answers, vec!["Patched."]);
+            // c3 has no output yet (the file goes on later); c9 has no call in this file.
+            assert_eq!(tools.len(), 1, "{tools:?}");
+            assert_eq!(tools[0].name, "apply_patch");
+            assert_eq!(tools[0].input.as_deref(), Some("*** Begin Patch\n*** End Patch"));
+            assert_eq!(tools[0].output.as_deref(), Some("Done!\n1 file"));
+            assert_eq!(tools[0].turn_id.as_deref(), Some(turn));
+            assert_eq!(tools[0].success, None);
+        }
+    }
 }
 
 /// Older versions: token_count only; a repeated cumulative total is not a new response; a file

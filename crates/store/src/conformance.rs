@@ -120,6 +120,7 @@ macro_rules! store_conformance_suite {
             // Sightings
             a_turn_two_sources_key_differently_counts_once,
             coverage_rows_hold_every_sources_reports,
+            tool_calls_and_answers_reported_twice_are_recorded_once,
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

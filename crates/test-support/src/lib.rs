@@ -9,6 +9,7 @@ mod bg_server;
 pub mod ccusage;
 pub mod codex;
 pub mod codex_chatgpt;
+pub mod compliance_api;
 pub mod otlp_sink;
 pub mod python_otel;
 pub mod responses_standin;

@@ -132,6 +132,10 @@ fn event_record(workspace_id: &str, log_type: &str, e: &PendingEvent) -> Option<
                 }),
             )
         }
+        steward_model::AGENT_MESSAGE => (
+            "AGENT_MESSAGE",
+            json!({ "response_text": text("message") }),
+        ),
         "codex.tool_decision" => (
             "TOOL_APPROVAL_DECISION",
             json!({
@@ -178,7 +182,9 @@ fn event_record(workspace_id: &str, log_type: &str, e: &PendingEvent) -> Option<
     let d = details.as_object_mut()?;
     d.insert("detail_type".into(), json!(event_type));
     d.insert("session_id".into(), json!(e.thread_id));
-    d.insert("turn_id".into(), json!(e.turn_id));
+    // From the trace's turn span (OTLP), else as the record names it (rollouts).
+    let turn_id = e.turn_id.clone().or_else(|| text("turn.id"));
+    d.insert("turn_id".into(), json!(turn_id));
     d.insert("model".into(), json!(e.model));
     d.insert("environment_id".into(), Value::Null);
     if let Some(capture) = attrs.get("steward.capture") {

@@ -265,3 +265,28 @@ pub async fn coverage_rows_hold_every_sources_reports(fixture: Fixture) {
     };
     assert!(store.coverage_rows(&before).await.expect("coverage").is_empty());
 }
+
+/// A tool call and an answer are facts too: OTLP's `codex.tool_result` and the rollout's call
+/// share the call's key, and a rollout may write one answer twice, milliseconds apart. Each is
+/// stored, and queued for the compliance log, once, whatever the times say.
+pub async fn tool_calls_and_answers_reported_twice_are_recorded_once(fixture: Fixture) {
+    let store = fixture.0;
+    let ws = store.ensure_default_workspace("Default").await.expect("ws").id;
+    let u = user(&store, &ws, "a@example.com").await;
+    let fact = |name: &str, key: &str, source: Source, at_ms: i64| {
+        let mut e = event(&ws, &u, "t1", MONDAY, EventKind::Other, CLIENT, MODEL, 0);
+        e.event_name = name.to_owned();
+        e.dedup_key = key.to_owned();
+        e.source = source;
+        e.timestamp_ms = T + at_ms;
+        e
+    };
+    let otlp_tool = fact("codex.tool_result", "tool-t1-call_1", Source::OtlpLogs, 0);
+    let rollout_tool = fact("codex.tool_result", "tool-t1-call_1", Source::Rollout, 37);
+    let answer = fact(steward_model::AGENT_MESSAGE, "answer-t1-1", Source::Rollout, 50);
+    let answer_again = fact(steward_model::AGENT_MESSAGE, "answer-t1-1", Source::Rollout, 52);
+    assert_eq!(insert(&store, vec![otlp_tool, answer]).await, 2);
+    assert_eq!(insert(&store, vec![rollout_tool, answer_again]).await, 0);
+    let pending = store.pending_records(&ws, 100).await.expect("pending");
+    assert_eq!(pending.len(), 2, "{pending:?}");
+}

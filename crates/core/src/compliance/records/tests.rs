@@ -146,3 +146,28 @@ fn audit_records_pass_through_and_bad_ones_are_errors() {
     };
     assert!(build("ws", &bad).unwrap_err().contains("7"));
 }
+
+/// What shipped rollouts add: an answer is its own record; records without a trace take the
+/// turn the rollout names.
+#[test]
+fn an_answer_from_a_rollout_is_a_record_with_the_rollouts_turn() {
+    let attrs = json!({"message": "Added backoff.", "turn.id": "turn-from-rollout"});
+    let mut p = pending(steward_model::AGENT_MESSAGE, attrs, None, LogType::CodexLog);
+    if let PendingSource::Event(e) = &mut p.source {
+        e.turn_id = None;
+        e.trace_id = None;
+    }
+    let r = build("ws-1", &p).unwrap().unwrap();
+    assert_eq!(r["event_type"], "AGENT_MESSAGE");
+    let d = &r["event_details"];
+    assert_eq!(d["detail_type"], "AGENT_MESSAGE");
+    assert_eq!(d["response_text"], "Added backoff.");
+    assert_eq!(d["turn_id"], "turn-from-rollout");
+    assert_eq!(d["session_id"], "thread-1");
+    // A trace's turn span, when there is one, wins over what a record says.
+    let attrs = json!({"message": "x", "turn.id": "turn-from-rollout"});
+    let r = build("ws-1", &pending(steward_model::AGENT_MESSAGE, attrs, None, LogType::CodexLog))
+        .unwrap()
+        .unwrap();
+    assert_eq!(r["event_details"]["turn_id"], "turn-9");
+}
