@@ -91,7 +91,14 @@ async fn setup() -> Setup {
     let token = server.user_ingest_token(EMAIL).expect("token");
     let api = UsageApi::new(server.base_url(), server.analytics_key().expect("key")).expect("api");
     let key = server
-        .admin(&["keys", "create", "--scope", "compliance.read", "--name", "ship-test"])
+        .admin(&[
+            "keys",
+            "create",
+            "--scope",
+            "compliance.read",
+            "--name",
+            "ship-test",
+        ])
         .expect("compliance key");
     let key = key["key"].as_str().expect("key").to_owned();
     let compliance = ComplianceApi::new(server.base_url(), key, ws.clone());
@@ -108,7 +115,11 @@ async fn setup() -> Setup {
 async fn sealed_log(s: &Setup) -> (Log, Log) {
     s.server.admin(&["compliance", "seal"]).expect("seal");
     let codex = s.compliance.log("CODEX_LOG").await.expect("CODEX_LOG");
-    let security = s.compliance.log("CODEX_SECURITY_LOG").await.expect("CODEX_SECURITY_LOG");
+    let security = s
+        .compliance
+        .log("CODEX_SECURITY_LOG")
+        .await
+        .expect("CODEX_SECURITY_LOG");
     (codex, security)
 }
 
@@ -142,14 +153,29 @@ fn assert_sessions_recorded_once(codex: &Log, security: &Log, otlp_first: bool) 
         sorted_texts(codex, "AGENT_MESSAGE", "response_text"),
         ["again", "desktop", "hello", "ran it"]
     );
-    assert_eq!(codex.of_type("PROMPT_RESPONSE_RECEIVED").len(), 5, "{:?}", codex.records);
+    assert_eq!(
+        codex.of_type("PROMPT_RESPONSE_RECEIVED").len(),
+        5,
+        "{:?}",
+        codex.records
+    );
     let tools = security.of_type("TOOL_CALL_COMPLETED");
     assert_eq!(tools.len(), 1, "{tools:?}");
     let tool = &tools[0]["event_details"];
     assert_eq!(tool["call_id"], "call_ship_1", "{tool}");
-    assert!(tool["tool_input"].as_str().is_some_and(|i| i.contains("echo shipped")), "{tool}");
+    assert!(
+        tool["tool_input"]
+            .as_str()
+            .is_some_and(|i| i.contains("echo shipped")),
+        "{tool}"
+    );
     // The command really ran: its output is what `echo` printed, not the command line.
-    assert!(tool["tool_output"].as_str().is_some_and(|o| o.contains("shipped")), "{tool}");
+    assert!(
+        tool["tool_output"]
+            .as_str()
+            .is_some_and(|o| o.contains("shipped")),
+        "{tool}"
+    );
     for log in [codex, security] {
         let mut ids = std::collections::BTreeSet::new();
         for r in &log.records {

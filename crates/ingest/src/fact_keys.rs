@@ -56,7 +56,12 @@ pub fn tool_key(workspace_id: &str, thread_id: &str, call_id: &str) -> String {
 pub fn message_key(workspace_id: &str, thread_id: &str, turn_id: &str, text: &str) -> String {
     key(
         workspace_id,
-        &[b"agent_message", thread_id.as_bytes(), turn_id.as_bytes(), text.as_bytes()],
+        &[
+            b"agent_message",
+            thread_id.as_bytes(),
+            turn_id.as_bytes(),
+            text.as_bytes(),
+        ],
     )
 }
 

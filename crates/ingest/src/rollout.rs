@@ -251,7 +251,10 @@ impl Ingestor {
             Fact::Tool(t) => {
                 // A call without an id (a server-side web search) only rollouts report: its
                 // time and name stand in for the id.
-                let call = t.call_id.clone().unwrap_or_else(|| format!("@{}/{}", t.called_ms, t.name));
+                let call = t
+                    .call_id
+                    .clone()
+                    .unwrap_or_else(|| format!("@{}/{}", t.called_ms, t.name));
                 let key = tool_key(ws, thread, &call);
                 (
                     "codex.tool_result",

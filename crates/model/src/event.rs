@@ -146,7 +146,10 @@ impl NormalizedEvent {
     pub fn dedup_claim_ms(&self) -> i64 {
         let shared_fact = matches!(self.source, Source::OtlpLogs | Source::Rollout)
             && (matches!(self.kind, EventKind::UserPrompt | EventKind::ResponseCompleted(_))
-                || matches!(self.event_name.as_str(), "codex.tool_result" | crate::AGENT_MESSAGE));
+                || matches!(
+                    self.event_name.as_str(),
+                    "codex.tool_result" | crate::AGENT_MESSAGE
+                ));
         if shared_fact {
             0
         } else {

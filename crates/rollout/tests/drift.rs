@@ -6,7 +6,8 @@ use std::io::Write;
 use steward_model::TokenUsage;
 use steward_rollout::files::{read_file, ReadMode};
 use steward_rollout::{
-    feed_line, thread_id_from_file_name, Fact, ProblemKind, Tally, ThreadState, ToolFact, UsageBasis, UsageFact,
+    feed_line, thread_id_from_file_name, Fact, ProblemKind, Tally, ThreadState, ToolFact, UsageBasis,
+    UsageFact,
 };
 
 const THREAD: &str = "01a1fafd-05c3-7823-94f9-030a5d2f6e94";
@@ -158,7 +159,11 @@ fn codex_0_169_records_and_token_counts_count_once() {
     assert_eq!(tools[0].input.as_deref(), Some("{}"));
     assert_eq!(tools[0].output.as_deref(), Some("ok"));
     assert_eq!(tools[0].turn_id.as_deref(), Some(turn));
-    assert!(matches!(&facts[1], Fact::Turn { prompt: Some(p), .. } if p == "say hello"), "{:?}", facts[1]);
+    assert!(
+        matches!(&facts[1], Fact::Turn { prompt: Some(p), .. } if p == "say hello"),
+        "{:?}",
+        facts[1]
+    );
 }
 
 fn tool_facts(facts: &[Fact]) -> Vec<&ToolFact> {
@@ -181,7 +186,14 @@ fn read_in_pieces(lines: &[String]) -> Vec<Fact> {
         let mut state: ThreadState = serde_json::from_str(&state_json).expect("state back");
         let mut tally = Tally::default();
         let raw = format!("{line}\n");
-        feed_line(&mut state, &mut tally, (&name, i as u64 + 1), raw.as_bytes(), ReadMode::Everything, &mut facts);
+        feed_line(
+            &mut state,
+            &mut tally,
+            (&name, i as u64 + 1),
+            raw.as_bytes(),
+            ReadMode::Everything,
+            &mut facts,
+        );
         state_json = serde_json::to_string(&state).expect("state");
     }
     facts
@@ -216,8 +228,16 @@ fn content_travels_with_turns_and_tool_calls_across_pieces() {
     for lines in [&old_style, &new_style] {
         let whole = read(lines, b"").0;
         let pieces = read_in_pieces(lines);
-        assert_eq!(whole.iter().filter(|f| !matches!(f, Fact::Tool(t) if t.done_ms.is_none())).count(),
-            pieces.iter().filter(|f| !matches!(f, Fact::Tool(t) if t.done_ms.is_none())).count());
+        assert_eq!(
+            whole
+                .iter()
+                .filter(|f| !matches!(f, Fact::Tool(t) if t.done_ms.is_none()))
+                .count(),
+            pieces
+                .iter()
+                .filter(|f| !matches!(f, Fact::Tool(t) if t.done_ms.is_none()))
+                .count()
+        );
         let turn_prompts: Vec<_> = pieces
             .iter()
             .filter_map(|f| match f {
@@ -234,16 +254,25 @@ fn content_travels_with_turns_and_tool_calls_across_pieces() {
             .collect();
         let tools = tool_facts(&pieces);
         if lines == &old_style {
-            assert_eq!(turn_prompts, vec![(Some("list files".to_owned()), Some("gpt-5".to_owned()))]);
+            assert_eq!(
+                turn_prompts,
+                vec![(Some("list files".to_owned()), Some("gpt-5".to_owned()))]
+            );
             assert_eq!(answers, vec!["One file."]);
             assert_eq!(tools.len(), 1, "{tools:?}");
             assert_eq!(tools[0].name, "local_shell");
-            assert_eq!(tools[0].input.as_deref(), Some(r#"{"type":"exec","command":["ls"]}"#));
+            assert_eq!(
+                tools[0].input.as_deref(),
+                Some(r#"{"type":"exec","command":["ls"]}"#)
+            );
             assert_eq!(tools[0].output.as_deref(), Some("a.txt"));
             assert_eq!(tools[0].success, Some(false));
             assert_eq!(tools[0].done_ms.map(|d| d - tools[0].called_ms), Some(500));
         } else {
-            assert_eq!(turn_prompts, vec![(Some("patch it".to_owned()), Some("gpt-5-codex".to_owned()))]);
+            assert_eq!(
+                turn_prompts,
+                vec![(Some("patch it".to_owned()), Some("gpt-5-codex".to_owned()))]
+            );
             assert_eq!(answers, vec!["Patched."]);
             // c3 has no output yet (the file goes on later); c9 has no call in this file.
             assert_eq!(tools.len(), 1, "{tools:?}");

@@ -132,10 +132,7 @@ fn event_record(workspace_id: &str, log_type: &str, e: &PendingEvent) -> Option<
                 }),
             )
         }
-        steward_model::AGENT_MESSAGE => (
-            "AGENT_MESSAGE",
-            json!({ "response_text": text("message") }),
-        ),
+        steward_model::AGENT_MESSAGE => ("AGENT_MESSAGE", json!({ "response_text": text("message") })),
         "codex.tool_decision" => (
             "TOOL_APPROVAL_DECISION",
             json!({

@@ -166,8 +166,11 @@ fn an_answer_from_a_rollout_is_a_record_with_the_rollouts_turn() {
     assert_eq!(d["session_id"], "thread-1");
     // A trace's turn span, when there is one, wins over what a record says.
     let attrs = json!({"message": "x", "turn.id": "turn-from-rollout"});
-    let r = build("ws-1", &pending(steward_model::AGENT_MESSAGE, attrs, None, LogType::CodexLog))
-        .unwrap()
-        .unwrap();
+    let r = build(
+        "ws-1",
+        &pending(steward_model::AGENT_MESSAGE, attrs, None, LogType::CodexLog),
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(r["event_details"]["turn_id"], "turn-9");
 }
