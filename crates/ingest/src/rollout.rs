@@ -35,6 +35,17 @@ pub struct RolloutPiece<'a> {
     pub email: Option<String>,
 }
 
+/// Who and where a piece's facts are from, and when it arrived.
+#[derive(Clone, Copy)]
+struct FactContext<'a> {
+    ws: &'a str,
+    user_id: &'a str,
+    thread: &'a str,
+    machine: &'a str,
+    originator: Option<&'a str>,
+    received_ms: i64,
+}
+
 /// What a piece did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct PieceOutcome {
@@ -141,7 +152,17 @@ impl Ingestor {
         let events: Vec<_> = match &thread {
             Some(thread) => facts
                 .into_iter()
-                .filter_map(|fact| self.fact_event(&ws, &user_id, thread, &piece.machine, originator, fact))
+                .filter_map(|fact| {
+                    let ctx = FactContext {
+                        ws: &ws,
+                        user_id: &user_id,
+                        thread,
+                        machine: &piece.machine,
+                        originator,
+                        received_ms,
+                    };
+                    self.fact_event(&ctx, fact)
+                })
                 .collect(),
             None => Vec::new(),
         };
@@ -185,20 +206,21 @@ impl Ingestor {
     /// The turn carries its prompt; answers (which OTLP does not export) are events of their
     /// own, `codex.agent_message`; a tool call with its output is a `codex.tool_result` keyed by
     /// its call id, as OTLP's is. Content is captured per the workspace's profile first.
-    fn fact_event(
-        &self,
-        ws: &str,
-        user_id: &str,
-        thread: &str,
-        machine: &str,
-        originator: Option<&str>,
-        fact: Fact,
-    ) -> Option<steward_model::NormalizedEvent> {
+    fn fact_event(&self, ctx: &FactContext<'_>, fact: Fact) -> Option<steward_model::NormalizedEvent> {
+        let FactContext {
+            ws,
+            user_id,
+            thread,
+            machine,
+            originator,
+            received_ms,
+        } = *ctx;
         let (event_name, kind, at_ms, model, turn, key, attrs) = match fact {
             Fact::Thread(meta) => (
                 "codex.conversation_starts",
                 EventKind::ConversationStart,
-                meta.started_ms.unwrap_or(0),
+                // No time anywhere in the file's head: when it arrived, rather than 1970.
+                meta.started_ms.unwrap_or(received_ms),
                 None,
                 None,
                 thread_key(ws, thread),

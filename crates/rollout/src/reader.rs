@@ -170,8 +170,11 @@ impl ThreadState {
             Item::SessionMeta(meta) => {
                 // A resumed or forked file can repeat history; the first meta names the thread.
                 if self.meta.is_none() {
+                    let mut meta = meta.clone();
+                    // Some versions write no `timestamp` in the payload: the line's own time.
+                    meta.started_ms = meta.started_ms.or(line.timestamp_ms);
                     self.meta = Some(meta.clone());
-                    out.push(Fact::Thread(meta.clone()));
+                    out.push(Fact::Thread(meta));
                 }
             }
             Item::TurnContext { turn_id, model } => {

@@ -490,3 +490,19 @@ fn turns_without_ids_in_either_order() {
         vec![Some(format!("{THREAD}#1")), Some(format!("{THREAD}#2"))]
     );
 }
+
+/// A `session_meta` without its own `timestamp` starts the thread at the line's time, not
+/// at 1970.
+#[test]
+fn a_session_meta_without_a_timestamp_takes_the_lines() {
+    let lines = vec![format!(
+        r#"{{"timestamp":"2026-11-20T22:04:08.535Z","type":"session_meta","payload":{{"id":"{THREAD}","originator":"codex_exec","cli_version":"0.40.0"}}}}"#
+    )];
+    let (facts, tally) = read(&lines, b"");
+    assert_eq!(tally.problem_count(), 0, "{tally:?}");
+    let started = facts.iter().find_map(|f| match f {
+        Fact::Thread(m) => Some(m.started_ms),
+        _ => None,
+    });
+    assert_eq!(started, Some(Some(1_795_212_248_535)));
+}
