@@ -133,8 +133,18 @@ mod tests {
         assert!(!r.raw.contains("AKIAIOSFODNN7EXAMPLE"), "{}", r.raw);
         let v: Value = serde_json::from_str(&r.raw).unwrap();
         assert_eq!(v["attributes"]["steward.capture"]["message"]["mode"], "redacted");
-        // And sealing strips it from the stored event like any other content.
-        assert!(steward_compliance::capture::ALL_CONTENT_ATTRIBUTES.contains(&"message"));
+        // Sealing strips what ALL_CONTENT_ATTRIBUTES names from the stored events: every
+        // content attribute of every event Steward records must be in it.
+        for name in [
+            "codex.user_prompt",
+            "codex.tool_result",
+            steward_model::AGENT_MESSAGE,
+        ] {
+            for field in content_attributes(name) {
+                let all = steward_compliance::capture::ALL_CONTENT_ATTRIBUTES;
+                assert!(all.contains(field), "{name}.{field} is not stripped at sealing");
+            }
+        }
     }
 
     #[test]

@@ -51,17 +51,12 @@ pub fn tool_key(workspace_id: &str, thread_id: &str, call_id: &str) -> String {
     key(workspace_id, &[b"tool", thread_id.as_bytes(), call_id.as_bytes()])
 }
 
-/// An agent message (rollouts only) is its thread, turn and text: a version that writes the
-/// same answer both as an `agent_message` event and as a completed item records it once.
-pub fn message_key(workspace_id: &str, thread_id: &str, turn_id: &str, text: &str) -> String {
+/// An agent message (rollouts only) is its thread and its place among the thread's answers,
+/// which every reading of the same file agrees on.
+pub fn message_key(workspace_id: &str, thread_id: &str, seq: u64) -> String {
     key(
         workspace_id,
-        &[
-            b"agent_message",
-            thread_id.as_bytes(),
-            turn_id.as_bytes(),
-            text.as_bytes(),
-        ],
+        &[b"agent_message", thread_id.as_bytes(), &seq.to_be_bytes()],
     )
 }
 
@@ -92,7 +87,7 @@ mod tests {
         assert_ne!(turn_key("ws", "t", "a"), thread_key("ws", "t"));
         assert_ne!(tool_key("ws", "t", "a"), turn_key("ws", "t", "a"));
         assert_ne!(tool_key("ws", "t", "a"), tool_key("ws", "t2", "a"));
-        assert_ne!(message_key("ws", "t", "a", "x"), message_key("ws", "t", "b", "x"));
-        assert_ne!(message_key("ws", "t", "a", "x"), message_key("ws", "t", "a", "y"));
+        assert_ne!(message_key("ws", "t", 1), message_key("ws", "t", 2));
+        assert_ne!(message_key("ws", "t", 1), message_key("ws", "t2", 1));
     }
 }

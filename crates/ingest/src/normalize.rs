@@ -221,7 +221,11 @@ fn parse_record(
     };
     let kind = classify(&event_name, attrs)?;
     let call_id = match event_name.as_str() {
-        "codex.tool_result" => opt_string(attrs, "call_id")?.filter(|s| !s.is_empty()),
+        // Not a string: keyed by content, as before, rather than refusing the record.
+        "codex.tool_result" => opt_string(attrs, "call_id")
+            .ok()
+            .flatten()
+            .filter(|s| !s.is_empty()),
         _ => None,
     };
     let identity = IdentityHints {

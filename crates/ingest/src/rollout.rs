@@ -35,7 +35,7 @@ pub struct RolloutPiece<'a> {
     pub email: Option<String>,
 }
 
-/// Who and where a piece's facts are from, and when it arrived.
+/// Who and where a piece's facts are from.
 #[derive(Clone, Copy)]
 struct FactContext<'a> {
     ws: &'a str,
@@ -43,7 +43,6 @@ struct FactContext<'a> {
     thread: &'a str,
     machine: &'a str,
     originator: Option<&'a str>,
-    received_ms: i64,
 }
 
 /// What a piece did.
@@ -159,7 +158,6 @@ impl Ingestor {
                         thread,
                         machine: &piece.machine,
                         originator,
-                        received_ms,
                     };
                     self.fact_event(&ctx, fact)
                 })
@@ -213,14 +211,14 @@ impl Ingestor {
             thread,
             machine,
             originator,
-            received_ms,
         } = *ctx;
         let (event_name, kind, at_ms, model, turn, key, attrs) = match fact {
             Fact::Thread(meta) => (
                 "codex.conversation_starts",
                 EventKind::ConversationStart,
-                // No time anywhere in the file's head: when it arrived, rather than 1970.
-                meta.started_ms.unwrap_or(received_ms),
+                // No time anywhere in the file's head (never seen from Codex): 0, as the claim
+                // of a thread start includes its time and must be the same on every re-ship.
+                meta.started_ms.unwrap_or(0),
                 None,
                 None,
                 thread_key(ws, thread),
@@ -261,22 +259,25 @@ impl Ingestor {
                     "reasoning_token_count": u.usage.reasoning_output,
                 }),
             ),
-            Fact::AgentMessage { turn_id, at_ms, text } => (
+            Fact::AgentMessage {
+                turn_id,
+                at_ms,
+                text,
+                seq,
+            } => (
                 AGENT_MESSAGE,
                 EventKind::Other,
                 at_ms,
                 None,
                 turn_id.clone(),
-                message_key(ws, thread, turn_id.as_deref().unwrap_or(""), &text),
+                message_key(ws, thread, seq),
                 json!({"turn.id": turn_id, "message": text}),
             ),
             Fact::Tool(t) => {
-                // A call without an id (a server-side web search) only rollouts report: its
-                // time and name stand in for the id.
-                let call = t
-                    .call_id
-                    .clone()
-                    .unwrap_or_else(|| format!("@{}/{}", t.called_ms, t.name));
+                // A call without any id only rollouts report: its time, name and input stand in.
+                let call = t.call_id.clone().unwrap_or_else(|| {
+                    format!("@{}/{}/{}", t.called_ms, t.name, t.input.as_deref().unwrap_or(""))
+                });
                 let key = tool_key(ws, thread, &call);
                 (
                     "codex.tool_result",

@@ -74,6 +74,8 @@ pub enum Item {
         /// What the model asked the tool to do: `arguments` (JSON text) of a function call,
         /// `input` of a freeform tool, the `action` object (as JSON) of shell and web search.
         input: Option<String>,
+        /// Whether an output item follows (a web search, run by the provider, has none).
+        awaits_output: bool,
     },
     ToolOutput {
         call_id: Option<String>,
@@ -363,10 +365,14 @@ fn response_item(payload: Option<&RawValue>) -> Item {
         name: Option<Cow<'a, str>>,
         #[serde(borrow, default)]
         call_id: Option<Cow<'a, str>>,
+        /// The item's own id (a web search has no call id).
         #[serde(borrow, default)]
-        arguments: Option<Cow<'a, str>>,
+        id: Option<Cow<'a, str>>,
+        // Text for function calls, an object for tool search: taken as either.
         #[serde(borrow, default)]
-        input: Option<Cow<'a, str>>,
+        arguments: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        input: Option<&'a RawValue>,
         #[serde(borrow, default)]
         action: Option<&'a RawValue>,
         #[serde(borrow, default)]
@@ -376,22 +382,26 @@ fn response_item(payload: Option<&RawValue>) -> Item {
         return Item::Other;
     };
     let call_id = head.call_id.map(Cow::into_owned);
-    let action = || head.action.map(|a| a.get().to_owned());
+    let action = || head.action.map(text_or_json);
     match head.kind.as_deref() {
         Some("function_call" | "custom_tool_call" | "tool_search_call") => Item::ToolCall {
             call_id,
             name: head.name.map(Cow::into_owned).unwrap_or_default(),
-            input: head.arguments.or(head.input).map(Cow::into_owned),
+            input: head.arguments.or(head.input).map(text_or_json),
+            awaits_output: true,
         },
         Some("local_shell_call") => Item::ToolCall {
             call_id,
             name: "local_shell".to_owned(),
             input: action(),
+            awaits_output: true,
         },
+        // Run by the model's provider: no output item follows.
         Some("web_search_call") => Item::ToolCall {
-            call_id,
+            call_id: call_id.or(head.id.map(Cow::into_owned)),
             name: "web_search".to_owned(),
             input: action(),
+            awaits_output: false,
         },
         Some("function_call_output" | "custom_tool_call_output" | "tool_search_output") => {
             let (output, success) = head.output.map_or((None, None), tool_output);
@@ -402,6 +412,14 @@ fn response_item(payload: Option<&RawValue>) -> Item {
             }
         }
         _ => Item::Other,
+    }
+}
+
+/// A JSON string's text, or any other value's JSON text.
+fn text_or_json(raw: &RawValue) -> String {
+    match serde_json::from_str::<Cow<'_, str>>(raw.get()) {
+        Ok(text) => text.into_owned(),
+        Err(_) => raw.get().to_owned(),
     }
 }
 

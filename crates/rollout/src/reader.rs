@@ -65,6 +65,9 @@ pub enum Fact {
         turn_id: Option<String>,
         at_ms: i64,
         text: String,
+        /// Its place among the thread's answers (1, 2, ...): what tells two identical answers
+        /// apart, and the same answer read twice (a re-shipped file) alike.
+        seq: u64,
     },
     /// A tool call with its output, once the output is read (a call without a call id, or
     /// one pushed out of [`MAX_OPEN_CALLS`], without).
@@ -142,7 +145,17 @@ pub struct ThreadState {
     /// Tool calls waiting for their output, by call id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     calls: BTreeMap<String, OpenCall>,
+    /// Answers reported so far, and the last one's turn, text and time (to recognise an answer
+    /// written twice in a row, as an event and as a completed item).
+    #[serde(default)]
+    answers: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_answer: Option<(Option<String>, String, i64)>,
 }
+
+/// An answer equal to the one before it, in the same turn, within this time is the same answer
+/// written twice; a real repeat is at least a model call later.
+const SAME_ANSWER_MS: i64 = 1_000;
 
 impl ThreadState {
     /// A reader for the rollout file `name` (its trailing UUID is the thread id by convention).
@@ -207,6 +220,8 @@ impl ThreadState {
                     self.mark_real();
                 }
                 self.announce(out);
+                // An interrupted turn's calls get no output any more.
+                self.close_calls(out);
                 if let Some(t) = self.turn.as_mut() {
                     t.ended = true;
                 }
@@ -222,7 +237,8 @@ impl ThreadState {
                 }
                 if let Some(t) = self.turn.as_mut() {
                     t.prompted = true;
-                    if t.prompt.is_none() {
+                    // Only the turn's first prompt is reported, and only until it is.
+                    if t.prompt.is_none() && !t.announced {
                         t.prompt = Some(text.clone());
                     }
                     if t.contexted {
@@ -235,12 +251,28 @@ impl ThreadState {
                     text: text.clone(),
                 });
             }
-            Item::AgentMessage { text, .. } => out.push(Fact::AgentMessage {
-                turn_id: self.turn_id(),
-                at_ms,
-                text: text.clone(),
-            }),
-            Item::ToolCall { call_id, name, input } => {
+            Item::AgentMessage { text, .. } => {
+                let turn_id = self.turn_id();
+                let repeat = self.last_answer.as_ref().is_some_and(|(turn, last, last_ms)| {
+                    *turn == turn_id && last == text && (at_ms - last_ms).abs() <= SAME_ANSWER_MS
+                });
+                if !repeat {
+                    self.answers += 1;
+                    out.push(Fact::AgentMessage {
+                        turn_id: turn_id.clone(),
+                        at_ms,
+                        text: text.clone(),
+                        seq: self.answers,
+                    });
+                }
+                self.last_answer = Some((turn_id, text.clone(), at_ms));
+            }
+            Item::ToolCall {
+                call_id,
+                name,
+                input,
+                awaits_output,
+            } => {
                 let call = OpenCall {
                     turn_id: self.turn_id(),
                     name: name.clone(),
@@ -248,8 +280,8 @@ impl ThreadState {
                     called_ms: at_ms,
                 };
                 match call_id {
-                    Some(id) => self.open_call(id, call, out),
-                    None => out.push(Fact::Tool(call.into_fact(None, None))),
+                    Some(id) if *awaits_output => self.open_call(id, call, out),
+                    _ => out.push(Fact::Tool(call.into_fact(call_id.clone(), None))),
                 }
             }
             Item::ToolOutput {
@@ -325,6 +357,17 @@ impl ThreadState {
     /// Announces a turn still waiting for its model (end of the file or of the input).
     pub fn finish(&mut self, out: &mut Vec<Fact>) {
         self.announce(out);
+        self.close_calls(out);
+    }
+
+    /// Reports every call still waiting, without an output (oldest first).
+    fn close_calls(&mut self, out: &mut Vec<Fact>) {
+        let mut open: Vec<_> = std::mem::take(&mut self.calls).into_iter().collect();
+        open.sort_by_key(|(_, c)| c.called_ms);
+        out.extend(
+            open.into_iter()
+                .map(|(id, c)| Fact::Tool(c.into_fact(Some(id), None))),
+        );
     }
 
     fn open_call(&mut self, id: &str, call: OpenCall, out: &mut Vec<Fact>) {

@@ -223,21 +223,21 @@ fn content_travels_with_turns_and_tool_calls_across_pieces() {
         r#"{"timestamp":"2026-11-20T22:06:01.000Z","type":"response_item","payload":{"type":"function_call","name":"shell","call_id":"c3","arguments":"{\"command\":[\"true\"]}"}}"#.to_owned(),
         r#"{"timestamp":"2026-11-20T22:06:01.200Z","type":"response_item","payload":{"type":"custom_tool_call_output","call_id":"c2","output":[{"type":"input_text","text":"Done!"},{"type":"input_text","text":"1 file"}]}}"#.to_owned(),
         r#"{"timestamp":"2026-11-20T22:06:01.300Z","type":"response_item","payload":{"type":"function_call_output","call_id":"c9","output":"no such call"}}"#.to_owned(),
-        format!(r#"{{"timestamp":"2026-11-20T22:06:02.000Z","type":"event_msg","payload":{{"type":"item_completed","turn_id":"{turn}","item":{{"type":"AgentMessage","content":[{{"type":"Text","text":"Patched."}}]}}}}}}"#),
+        r#"{"timestamp":"2026-11-20T22:06:01.400Z","type":"response_item","payload":{"type":"tool_search_call","call_id":"c4","arguments":{"query":"calendar","limit":1}}}"#.to_owned(),
+        r#"{"timestamp":"2026-11-20T22:06:01.450Z","type":"response_item","payload":{"type":"tool_search_output","call_id":"c4","output":"calendar.create"}}"#.to_owned(),
+        r#"{"timestamp":"2026-11-20T22:06:01.500Z","type":"response_item","payload":{"type":"web_search_call","id":"ws_1","status":"completed","action":{"type":"search","query":"rust"}}}"#.to_owned(),
+        // One answer written twice (as an event and as a completed item), then said again
+        // for real a model call later.
+        format!(r#"{{"timestamp":"2026-11-20T22:06:02.000Z","type":"event_msg","payload":{{"type":"agent_message","turn_id":"{turn}","message":"Patched."}}}}"#),
+        format!(r#"{{"timestamp":"2026-11-20T22:06:02.004Z","type":"event_msg","payload":{{"type":"item_completed","turn_id":"{turn}","item":{{"type":"AgentMessage","content":[{{"type":"Text","text":"Patched."}}]}}}}}}"#),
+        format!(r#"{{"timestamp":"2026-11-20T22:06:05.000Z","type":"event_msg","payload":{{"type":"agent_message","turn_id":"{turn}","message":"Patched."}}}}"#),
+        // Interrupted: c3's output never comes.
+        format!(r#"{{"timestamp":"2026-11-20T22:06:06.000Z","type":"event_msg","payload":{{"type":"turn_aborted","turn_id":"{turn}"}}}}"#),
     ];
     for lines in [&old_style, &new_style] {
         let whole = read(lines, b"").0;
         let pieces = read_in_pieces(lines);
-        assert_eq!(
-            whole
-                .iter()
-                .filter(|f| !matches!(f, Fact::Tool(t) if t.done_ms.is_none()))
-                .count(),
-            pieces
-                .iter()
-                .filter(|f| !matches!(f, Fact::Tool(t) if t.done_ms.is_none()))
-                .count()
-        );
+        assert_eq!(whole, pieces, "read whole and line by line");
         let turn_prompts: Vec<_> = pieces
             .iter()
             .filter_map(|f| match f {
@@ -248,7 +248,7 @@ fn content_travels_with_turns_and_tool_calls_across_pieces() {
         let answers: Vec<_> = pieces
             .iter()
             .filter_map(|f| match f {
-                Fact::AgentMessage { text, .. } => Some(text.as_str()),
+                Fact::AgentMessage { text, seq, .. } => Some((text.as_str(), *seq)),
                 _ => None,
             })
             .collect();
@@ -258,7 +258,7 @@ fn content_travels_with_turns_and_tool_calls_across_pieces() {
                 turn_prompts,
                 vec![(Some("list files".to_owned()), Some("gpt-5".to_owned()))]
             );
-            assert_eq!(answers, vec!["One file."]);
+            assert_eq!(answers, vec![("One file.", 1)]);
             assert_eq!(tools.len(), 1, "{tools:?}");
             assert_eq!(tools[0].name, "local_shell");
             assert_eq!(
@@ -273,16 +273,84 @@ fn content_travels_with_turns_and_tool_calls_across_pieces() {
                 turn_prompts,
                 vec![(Some("patch it".to_owned()), Some("gpt-5-codex".to_owned()))]
             );
-            assert_eq!(answers, vec!["Patched."]);
-            // c3 has no output yet (the file goes on later); c9 has no call in this file.
-            assert_eq!(tools.len(), 1, "{tools:?}");
-            assert_eq!(tools[0].name, "apply_patch");
-            assert_eq!(tools[0].input.as_deref(), Some("*** Begin Patch\n*** End Patch"));
-            assert_eq!(tools[0].output.as_deref(), Some("Done!\n1 file"));
-            assert_eq!(tools[0].turn_id.as_deref(), Some(turn));
+            assert_eq!(answers, vec![("Patched.", 1), ("Patched.", 2)]);
+            // c9 has no call in this file: not reported.
+            let summary: Vec<_> = tools
+                .iter()
+                .map(|t| {
+                    (
+                        t.call_id.as_deref(),
+                        t.name.as_str(),
+                        t.input.as_deref(),
+                        t.output.as_deref(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                summary,
+                vec![
+                    (
+                        Some("c2"),
+                        "apply_patch",
+                        Some("*** Begin Patch\n*** End Patch"),
+                        Some("Done!\n1 file")
+                    ),
+                    (
+                        Some("c4"),
+                        "",
+                        Some(r#"{"query":"calendar","limit":1}"#),
+                        Some("calendar.create")
+                    ),
+                    (
+                        Some("ws_1"),
+                        "web_search",
+                        Some(r#"{"type":"search","query":"rust"}"#),
+                        None
+                    ),
+                    // Closed without an output when its turn was aborted.
+                    (Some("c3"), "shell", Some(r#"{"command":["true"]}"#), None),
+                ]
+            );
+            assert!(tools.iter().all(|t| t.turn_id.as_deref() == Some(turn)));
             assert_eq!(tools[0].success, None);
         }
     }
+}
+
+/// A thread whose outputs never come keeps at most `MAX_OPEN_CALLS` calls waiting: the oldest
+/// is reported without one. And state saved before calls and answers were tracked still loads.
+#[test]
+fn open_calls_are_bounded_and_older_state_loads() {
+    let mut lines = vec![meta("codex_exec", "0.169.0")];
+    for n in 0..=steward_rollout::reader::MAX_OPEN_CALLS {
+        lines.push(format!(
+            r#"{{"timestamp":"2026-11-20T22:07:{:02}.{:03}Z","type":"response_item","payload":{{"type":"function_call","name":"shell","call_id":"k{n}","arguments":"{{}}"}}}}"#,
+            n / 1000,
+            n % 1000
+        ));
+    }
+    let facts = read_in_pieces(&lines);
+    let tools = tool_facts(&facts);
+    assert_eq!(tools.len(), 1, "{tools:?}");
+    assert_eq!(tools[0].call_id.as_deref(), Some("k0"));
+    assert_eq!(tools[0].output, None);
+
+    let name = format!("rollout-2026-11-20T22-04-08-{THREAD}.jsonl");
+    let old = r#"{"meta":null,"fallback_id":"x","model":"gpt-5","turn":{"id":"t1","started_ms":5,"announced":true,"real":true,"ended":false,"prompted":true,"used":true},"turns":1,"prev_total":null,"usage_records":false,"last_ms":5}"#;
+    let mut state: ThreadState = serde_json::from_str(old).expect("state of the previous version");
+    let mut out = Vec::new();
+    feed_line(
+        &mut state,
+        &mut Tally::default(),
+        (&name, 1),
+        br#"{"timestamp":"2026-11-20T22:08:00.000Z","type":"event_msg","payload":{"type":"agent_message","message":"ok"}}"#,
+        ReadMode::Everything,
+        &mut out,
+    );
+    assert!(
+        matches!(&out[..], [Fact::AgentMessage { seq: 1, turn_id: Some(t), .. }] if t == "t1"),
+        "{out:?}"
+    );
 }
 
 /// Older versions: token_count only; a repeated cumulative total is not a new response; a file
