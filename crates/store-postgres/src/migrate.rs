@@ -53,6 +53,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "fact_sightings",
         include_str!("../migrations/0013_fact_sightings.sql"),
     ),
+    (
+        14,
+        "pairing_from_events",
+        include_str!("../migrations/0014_pairing_from_events.sql"),
+    ),
 ];
 
 /// Key of the transaction-scoped advisory lock that serialises migrators (ASCII "stewmigr"),

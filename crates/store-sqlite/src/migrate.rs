@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "fact_sightings",
         include_str!("../migrations/0013_fact_sightings.sql"),
     ),
+    (
+        14,
+        "pairing_from_events",
+        include_str!("../migrations/0014_pairing_from_events.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, Transaction};
 use steward_model::NormalizedEvent;
 use steward_store::rollup::event_key_bytes;
-use steward_store::sightings::{pairable, pick_pair, PairCandidate, Sighting, SightingKind};
+use steward_store::sightings::{pairable, pick_pair, PairCandidate, Sighting, SightingKind, REPORT_SLACK_MS};
 use steward_store::{CoverageRow, CoverageStore, DayWindow, StoreResult};
 
 use crate::conn::map_err;
@@ -50,20 +50,33 @@ pub fn decide<'a>(tx: &Transaction<'_>, e: &'a NormalizedEvent) -> StoreResult<O
         return Ok(Some(s));
     }
     let (from, to) = s.pair_window();
-    // INDEXED BY: without it SQLite answers NOT EXISTS from the primary key's (workspace,
-    // source) prefix, a scan of every turn the source ever reported, once per candidate.
+    // Every turn's first report is an event, so another source's turns of the thread are read
+    // from `events` (through events_turn_facts, which every write maintains anyway), with the
+    // turn id their sighting holds. Whether this source reported one already is asked of the
+    // sightings near it in time (the primary key's prefix): no index of its own to maintain.
     let candidates = tx
         .prepare_cached(
-            "SELECT s.fact_key, s.ts_ms, s.turn_id FROM fact_sightings s
-             WHERE s.workspace_id = ?1 AND s.thread_id = ?2 AND s.kind = 'turn' AND s.source <> ?3
-               AND s.ts_ms BETWEEN ?4 AND ?5
-               AND NOT EXISTS (SELECT 1 FROM fact_sightings p INDEXED BY fact_sightings_turn_facts
-                               WHERE p.workspace_id = s.workspace_id
-                               AND p.kind = 'turn' AND p.fact_key = s.fact_key AND p.source = ?3)",
+            "SELECT e.dedup_key, e.ts_ms, s.turn_id FROM events e INDEXED BY events_turn_facts
+             LEFT JOIN fact_sightings s ON s.workspace_id = e.workspace_id AND s.ts_ms = e.ts_ms
+                 AND s.source = e.source AND s.own_key = e.dedup_key
+             WHERE e.workspace_id = ?1 AND e.thread_id = ?2
+               AND e.kind IN ('user_prompt', 'response_completed') AND e.kind = 'user_prompt'
+               AND e.source NOT IN (?3, 'demo') AND e.ts_ms BETWEEN ?4 AND ?5
+               AND NOT EXISTS (SELECT 1 FROM fact_sightings p
+                               WHERE p.workspace_id = e.workspace_id
+                               AND p.ts_ms BETWEEN e.ts_ms - ?6 AND e.ts_ms + ?6
+                               AND p.source = ?3 AND p.kind = 'turn' AND p.fact_key = e.dedup_key)",
         )
         .map_err(map_err)?
         .query_map(
-            params![s.workspace_id, s.thread_id, s.source.as_str(), from, to],
+            params![
+                s.workspace_id,
+                s.thread_id,
+                s.source.as_str(),
+                from,
+                to,
+                REPORT_SLACK_MS
+            ],
             |r| {
                 Ok(PairCandidate {
                     fact_key: r.get(0)?,

@@ -24,6 +24,11 @@ use steward_model::{EventKind, NormalizedEvent, Source, TokenUsage};
 /// call apart, and a pair is the *nearest* unpaired candidate, so a generous slack is safe.
 pub const PAIR_SLACK_MS: i64 = 2_000;
 
+/// How far in time one source's report of a fact can be from another source's (the bound of
+/// "has this source reported this fact yet", which reads reports by time): reports of one
+/// turn are tens of milliseconds apart, and a pair at most [`PAIR_SLACK_MS`].
+pub const REPORT_SLACK_MS: i64 = 5 * PAIR_SLACK_MS;
+
 /// What a sighting reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SightingKind {
