@@ -49,6 +49,19 @@ fn ship(server: &StewardServer, token: &str, homes: &[&Path], state: &Path, extr
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("summary ({e}): {stderr}"))
 }
 
+/// Replaces every rollout under `home` by its `.jsonl.zst`, as Codex's compression does;
+/// returns how many.
+fn compress_sessions(home: &Path) -> usize {
+    let files = steward_rollout::files::find_rollouts(home).expect("rollouts");
+    for f in &files {
+        let plain = std::fs::read(&f.path).expect("read");
+        let zst = f.path.with_extension("jsonl.zst");
+        std::fs::write(&zst, zstd::encode_all(&plain[..], 3).expect("compress")).expect("write");
+        std::fs::remove_file(&f.path).expect("remove plain");
+    }
+    files.len()
+}
+
 fn n(v: &Value, k: &str) -> u64 {
     v[k].as_u64().unwrap_or_else(|| panic!("no {k} in {v}"))
 }
@@ -282,6 +295,23 @@ async fn real_codex_sessions_shipped_count_exactly_once_whatever_happens_to_the_
     );
     let (codex, security) = sealed_log(&s).await;
     assert_sessions_recorded_once(&codex, &security, false);
+
+    // Codex compresses the sessions (`.jsonl.zst`, newest versions): the same sessions, which
+    // the server has whole already, so nothing is sent; and then nothing is decompressed again.
+    let compressed = compress_sessions(homes[0].path());
+    assert!(compressed >= 2, "{compressed} files compressed");
+    let after = ship(&s.server, &s.token, &paths, &state, &[]);
+    assert_eq!(
+        (n(&after, "bytes_sent"), n(&after, "files_shipped")),
+        (0, 0),
+        "{after}"
+    );
+    let state_json = std::fs::read_to_string(&state).expect("state");
+    assert_eq!(
+        state_json.matches("compressed_len").count(),
+        compressed,
+        "{state_json}"
+    );
 
     // A different machine name is a different shipper: it sends everything again, and the
     // server still counts every turn and response once (the keys are the facts').

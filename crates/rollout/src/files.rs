@@ -32,6 +32,14 @@ pub fn find_rollouts(dir: &Path) -> std::io::Result<Vec<RolloutFile>> {
     } else {
         walk(dir, false, &mut found);
     }
+    // A compressed copy beside its plain file is the same session: Codex's readers prefer the
+    // plain one (codex-facts §3.1), and so does Steward.
+    let plain: std::collections::HashSet<PathBuf> = found
+        .iter()
+        .filter(|f| !is_compressed(&f.path))
+        .map(|f| f.path.clone())
+        .collect();
+    found.retain(|f| !is_compressed(&f.path) || !plain.contains(&f.path.with_extension("")));
     found.sort();
     Ok(found)
 }
@@ -52,9 +60,26 @@ fn walk(dir: &Path, archived: bool, out: &mut Vec<RolloutFile>) {
     }
 }
 
-/// `rollout-*.jsonl` (compressed `.jsonl.zst` files of the newest versions are not read yet).
+/// `rollout-*.jsonl`, or `rollout-*.jsonl.zst` (zstd-compressed, written by the newest Codex
+/// versions with the `local_thread_store_compression` feature).
 pub fn is_rollout_name(name: &str) -> bool {
-    name.starts_with("rollout-") && name.ends_with(".jsonl")
+    name.starts_with("rollout-") && (name.ends_with(".jsonl") || name.ends_with(".jsonl.zst"))
+}
+
+/// Whether a rollout file is zstd-compressed (by its name, as Codex tells them apart).
+pub fn is_compressed(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "zst")
+}
+
+/// The rollout's lines as Codex wrote them: a plain file as it is, a `.jsonl.zst` decompressed
+/// while it is read.
+pub fn open_lines(path: &Path) -> std::io::Result<Box<dyn BufRead + Send>> {
+    let file = File::open(path)?;
+    Ok(if is_compressed(path) {
+        Box::new(BufReader::with_capacity(256 * 1024, zstd::Decoder::new(file)?))
+    } else {
+        Box::new(BufReader::with_capacity(256 * 1024, file))
+    })
 }
 
 /// How much of a file to read.
@@ -134,7 +159,7 @@ pub fn read_file(
 ) -> std::io::Result<ThreadState> {
     let name = path.to_string_lossy().into_owned();
     let mut state = ThreadState::for_file(&name);
-    let mut reader = BufReader::with_capacity(256 * 1024, File::open(path)?);
+    let mut reader = open_lines(path)?;
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut facts = Vec::new();
     let mut line_no = 0u64;

@@ -574,3 +574,51 @@ fn a_session_meta_without_a_timestamp_takes_the_lines() {
     });
     assert_eq!(started, Some(Some(1_795_212_248_535)));
 }
+
+/// The newest Codex versions may compress rollouts (`.jsonl.zst`): read like the plain file,
+/// and a compressed copy beside its plain file is not a second session.
+#[test]
+fn compressed_rollouts_read_like_plain_ones_and_plain_wins() {
+    let turn = "019c0000-0000-7000-8000-0000000000aa";
+    let lines = [
+        meta("codex_exec", "0.169.0"),
+        format!(
+            r#"{{"timestamp":"2026-11-20T22:06:00.000Z","type":"event_msg","payload":{{"type":"task_started","turn_id":"{turn}"}}}}"#
+        ),
+        format!(
+            r#"{{"timestamp":"2026-11-20T22:06:00.010Z","type":"turn_context","payload":{{"turn_id":"{turn}","model":"gpt-5-codex"}}}}"#
+        ),
+        token_count(
+            "2026-11-20T22:06:01.000Z",
+            Some(usage_json(500, 100, 20, 5)),
+            None,
+        ),
+    ];
+    let text = lines.join("\n") + "\n";
+    let dir = tempfile::tempdir().expect("dir");
+    let day = dir.path().join("sessions/2026/11/20");
+    std::fs::create_dir_all(&day).expect("dirs");
+    let name = format!("rollout-2026-11-20T22-04-08-{THREAD}.jsonl");
+    let zst = day.join(format!("{name}.zst"));
+    std::fs::write(&zst, zstd::encode_all(text.as_bytes(), 3).expect("compress")).expect("write");
+
+    let read_all = |path: &std::path::Path| {
+        let mut facts = Vec::new();
+        read_file(path, ReadMode::Everything, &mut Tally::default(), |_, f| {
+            facts.push(f)
+        })
+        .expect("read");
+        facts
+    };
+    let found = steward_rollout::files::find_rollouts(dir.path()).expect("find");
+    assert_eq!(found.len(), 1, "{found:?}");
+    let compressed = read_all(&found[0].path);
+    assert_eq!(usages(&compressed).len(), 1);
+    assert_eq!(usages(&compressed)[0].usage, u(500, 100, 20, 5));
+
+    std::fs::write(day.join(&name), &text).expect("plain copy");
+    let found = steward_rollout::files::find_rollouts(dir.path()).expect("find");
+    assert_eq!(found.len(), 1, "the plain file only: {found:?}");
+    assert!(found[0].path.ends_with(&name));
+    assert_eq!(read_all(&found[0].path), compressed);
+}

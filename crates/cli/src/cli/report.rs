@@ -19,7 +19,7 @@ pub struct ReportArgs {
     #[arg(value_enum, default_value = "daily")]
     pub period: ReportPeriod,
     /// A Codex home (its sessions/ and archived_sessions/), or any folder of rollout-*.jsonl
-    /// files. Repeat for several homes (one person's machines). [default: $CODEX_HOME, else
+    /// (or .jsonl.zst) files. Repeat for several homes (one person's machines). [default: $CODEX_HOME, else
     /// ~/.codex]
     #[arg(long = "codex-home", value_name = "DIR")]
     pub codex_home: Vec<PathBuf>,

@@ -18,6 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use steward_rollout::files::{is_compressed, open_lines};
 use steward_rollout::report::collect_files;
 
 use super::{read_token, Server};
@@ -36,7 +37,12 @@ struct ShipState {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct FileState {
     file_key: String,
+    /// In the plain lines (of a `.jsonl.zst`, decompressed).
     acked_offset: u64,
+    /// A compressed file shipped to its end: its size then (it is not decompressed again
+    /// while the size stays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    compressed_len: Option<u64>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -255,10 +261,50 @@ impl Shipper {
     ) -> Result<bool> {
         let key = key_of(path);
         let known = self.state.files.get(&key).cloned();
+        if is_compressed(path) {
+            if known.as_ref().is_some_and(|k| k.compressed_len == Some(len)) {
+                return Ok(false);
+            }
+            // Codex compresses a finished session whole. Its lines are shipped from a
+            // decompressed copy, at the offsets of the plain file it was: the file key is its
+            // first line's, so a session shipped before it was compressed goes on where it
+            // stood, and nothing is sent twice.
+            let mut plain = tempfile::tempfile().context("a temporary file to decompress into")?;
+            let mut lines = open_lines(path).with_context(|| format!("opening {}", path.display()))?;
+            std::io::copy(&mut lines, &mut plain)
+                .with_context(|| format!("decompressing {}", path.display()))?;
+            let plain_len = plain.metadata()?.len();
+            let sent = self
+                .ship_open(plain, path, plain_len, known, bar, summary)
+                .await?;
+            if let Some(k) = self
+                .state
+                .files
+                .get_mut(&key)
+                .filter(|k| k.acked_offset == plain_len)
+            {
+                k.compressed_len = Some(len);
+            }
+            return Ok(sent);
+        }
         if known.as_ref().is_some_and(|k| k.acked_offset == len) {
             return Ok(false); // nothing new (the common case in --follow: no open, no read)
         }
-        let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        self.ship_open(file, path, len, known, bar, summary).await
+    }
+
+    /// Ships `file` (the lines of `path`, `len` bytes) from where the server stands.
+    async fn ship_open(
+        &mut self,
+        mut file: File,
+        path: &Path,
+        len: u64,
+        known: Option<FileState>,
+        bar: &ProgressBar,
+        summary: &mut Summary,
+    ) -> Result<bool> {
+        let key = key_of(path);
         let Some(first_line) = first_line(&mut file)? else {
             return Ok(false); // empty, or a first line still being written
         };
@@ -306,6 +352,7 @@ impl Shipper {
             FileState {
                 file_key: file_key.to_owned(),
                 acked_offset,
+                compressed_len: None,
             },
         );
     }
