@@ -151,7 +151,7 @@ impl Ingestor {
         let events: Vec<_> = match &thread {
             Some(thread) => facts
                 .into_iter()
-                .filter_map(|fact| {
+                .map(|fact| {
                     let ctx = FactContext {
                         ws: &ws,
                         user_id: &user_id,
@@ -204,7 +204,7 @@ impl Ingestor {
     /// The turn carries its prompt; answers (which OTLP does not export) are events of their
     /// own, `codex.agent_message`; a tool call with its output is a `codex.tool_result` keyed by
     /// its call id, as OTLP's is. Content is captured per the workspace's profile first.
-    fn fact_event(&self, ctx: &FactContext<'_>, fact: Fact) -> Option<steward_model::NormalizedEvent> {
+    fn fact_event(&self, ctx: &FactContext<'_>, fact: Fact) -> steward_model::NormalizedEvent {
         let FactContext {
             ws,
             user_id,
@@ -297,9 +297,6 @@ impl Ingestor {
                     }),
                 )
             }
-            // A prompt's text travels with its turn (`Fact::Turn`); a later prompt of the same
-            // turn (steering) is not recorded separately.
-            Fact::Prompt { .. } => return None,
         };
         let mut attributes = attrs;
         if let Some(obj) = attributes.as_object_mut() {
@@ -334,13 +331,6 @@ impl Ingestor {
             raw: raw.to_string(),
         };
         self.capture().apply(ws, &mut record);
-        Some(finalize_keyed(
-            record,
-            ws,
-            user_id,
-            self.rate_card(),
-            key,
-            Source::Rollout,
-        ))
+        finalize_keyed(record, ws, user_id, self.rate_card(), key, Source::Rollout)
     }
 }

@@ -1,5 +1,5 @@
-//! The per-thread state machine: rollout lines in file order → facts (thread, turns, per-response
-//! token usage, prompts, answers, tool calls).
+//! The per-thread state machine: rollout lines in file order → facts (thread, turns with their
+//! prompts, per-response token usage, answers, tool calls).
 //!
 //! Usage rules (codex-facts §3.9, and Codex 0.169.0's rollouts):
 //! - `token_usage_record` lines (0.169.0+) are per response, with turn and response ids; when a
@@ -56,11 +56,6 @@ pub enum Fact {
         prompt: Option<String>,
     },
     Usage(UsageFact),
-    Prompt {
-        turn_id: Option<String>,
-        at_ms: i64,
-        text: String,
-    },
     AgentMessage {
         turn_id: Option<String>,
         at_ms: i64,
@@ -245,11 +240,6 @@ impl ThreadState {
                         self.announce(out);
                     }
                 }
-                out.push(Fact::Prompt {
-                    turn_id: self.turn_id(),
-                    at_ms,
-                    text: text.clone(),
-                });
             }
             Item::AgentMessage { text, .. } => {
                 let turn_id = self.turn_id();

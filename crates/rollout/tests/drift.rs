@@ -151,7 +151,7 @@ fn codex_0_169_records_and_token_counts_count_once() {
     );
     assert!(facts
         .iter()
-        .any(|f| matches!(f, Fact::Prompt { text, .. } if text == "say hello")));
+        .any(|f| matches!(f, Fact::Turn { prompt: Some(text), .. } if text == "say hello")));
     let tools = tool_facts(&facts);
     assert_eq!(tools.len(), 1, "{tools:?}");
     assert_eq!(tools[0].name, "shell");
