@@ -1,9 +1,9 @@
 //! The local break-glass admin against a real `steward serve` (SQLite): `steward admin create`
 //! with the password on stdin, `POST /auth/password` (JSON and HTML form), the session cookie
 //! on `/v1/me` and on workspace routes, CSRF on unsafe methods, wrong passwords (401, audited),
-//! `steward admin passwd`, sign-out (the old cookie is then a 401), the AUDIT_LOG records, and
-//! that neither the password nor the session secret is in the server's output, the database
-//! files or the compliance log.
+//! sign-out (the old cookie is then a 401), `steward admin passwd` (which ends the admin's
+//! sessions), the AUDIT_LOG records, and that neither the password nor the session secret is in
+//! the server's output, the database files or the compliance log.
 
 mod common;
 mod compliance;
@@ -298,17 +298,6 @@ async fn break_glass_admin_signs_in_with_a_cookie_and_csrf() {
         bad_form.text
     );
 
-    // --- steward admin passwd ---
-    let (code, out, err) = admin_with_password(&env, &["passwd", "--username", "ops"], NEW_PASSWORD);
-    assert_eq!(code, Some(0), "passwd: {out}\n{err}");
-    assert_eq!(
-        sign_in(&env, "ops", PASSWORD).await.status,
-        401,
-        "old password gone"
-    );
-    let again = sign_in(&env, "ops", NEW_PASSWORD).await;
-    assert_eq!(again.status, 200, "{}", again.text);
-
     // --- sign-out ---
     let no_csrf = call(&env, Method::POST, "/auth/logout", Some(&secret), None, None).await;
     assert_eq!(no_csrf.status, 403, "sign-out needs the CSRF token too");
@@ -333,6 +322,29 @@ async fn break_glass_admin_signs_in_with_a_cookie_and_csrf() {
     let other = call(&env, Method::GET, "/v1/me", Some(&form_secret), None, None).await;
     assert_eq!(other.status, 200);
 
+    // --- steward admin passwd: the new password works, the old one and its sessions end ---
+    let (code, out, err) = admin_with_password(&env, &["passwd", "--username", "ops"], NEW_PASSWORD);
+    assert_eq!(code, Some(0), "passwd: {out}\n{err}");
+    let changed: Value = serde_json::from_str(out.trim()).expect("JSON");
+    assert_eq!(
+        changed["sessions_ended"], 2,
+        "the form's two sessions were live (the JSON one had signed out): {changed}"
+    );
+    for ended in [&form_secret, &evil_secret] {
+        let me = call(&env, Method::GET, "/v1/me", Some(ended), None, None).await;
+        assert_eq!(me.status, 401, "a session of the old password ends: {}", me.text);
+    }
+    assert_eq!(
+        sign_in(&env, "ops", PASSWORD).await.status,
+        401,
+        "old password gone"
+    );
+    let again = sign_in(&env, "ops", NEW_PASSWORD).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    let fresh = again.session_cookie().expect("cookie");
+    let me = call(&env, Method::GET, "/v1/me", Some(&fresh), None, None).await;
+    assert_eq!(me.status, 200, "{}", me.text);
+
     // --- the audit log ---
     env.seal();
     let mut cur = Cursor::default();
@@ -349,7 +361,9 @@ async fn break_glass_admin_signs_in_with_a_cookie_and_csrf() {
             == "ops"),
         "{actions:#?}"
     );
-    assert!(find("local_admin.password_changed", &|_| true));
+    assert!(find("local_admin.password_changed", &|r| r["action_data"]["new"]
+        ["sessions_ended"]
+        == 2));
     assert!(find("auth.sign_in", &|r| r["actor"]["username"] == "ops"
         && r["action_data"]["new"]["method"] == "password"));
     assert!(find("auth.sign_in_failed", &|r| r["action_data"]["new"]
@@ -369,6 +383,7 @@ async fn break_glass_admin_signs_in_with_a_cookie_and_csrf() {
         secret.as_str(),
         form_secret.as_str(),
         evil_secret.as_str(),
+        fresh.as_str(),
     ];
     for s in secrets {
         assert!(!logs.contains(s), "the server log holds a secret");

@@ -357,13 +357,24 @@ impl SessionStore for PostgresStore {
         self.rows(&sql, &[], admin).await
     }
 
-    async fn set_local_admin_password(&self, id: &str, password_hash: &str) -> StoreResult<()> {
-        self.exec(
+    async fn set_local_admin_password(&self, id: &str, password_hash: &str, at_ms: i64) -> StoreResult<u64> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        tx.execute(
             "UPDATE local_admins SET password_hash = $2, disabled_at_ms = NULL WHERE id = $1",
             &[&id, &password_hash],
         )
         .await
-        .map(|_| ())
+        .map_err(map_err)?;
+        let ended = tx
+            .execute(
+                "UPDATE sessions SET revoked_at_ms = $2 WHERE admin_id = $1 AND revoked_at_ms IS NULL",
+                &[&id, &at_ms],
+            )
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(ended)
     }
 
     async fn record_admin_sign_in(&self, id: &str, at_ms: i64) -> StoreResult<()> {

@@ -474,15 +474,23 @@ impl SessionStore for SqliteStore {
         .await
     }
 
-    async fn set_local_admin_password(&self, id: &str, password_hash: &str) -> StoreResult<()> {
+    async fn set_local_admin_password(&self, id: &str, password_hash: &str, at_ms: i64) -> StoreResult<u64> {
         let (id, hash) = (id.to_owned(), password_hash.to_owned());
         self.write(move |c| {
-            c.execute(
+            let tx = c.transaction().map_err(map_err)?;
+            tx.execute(
                 "UPDATE local_admins SET password_hash = ?2, disabled_at_ms = NULL WHERE id = ?1",
                 params![id, hash],
             )
-            .map(|_| ())
-            .map_err(map_err)
+            .map_err(map_err)?;
+            let ended = tx
+                .execute(
+                    "UPDATE sessions SET revoked_at_ms = ?2 WHERE admin_id = ?1 AND revoked_at_ms IS NULL",
+                    params![id, at_ms],
+                )
+                .map_err(map_err)?;
+            tx.commit().map_err(map_err)?;
+            Ok(ended as u64)
         })
         .await
     }

@@ -162,8 +162,10 @@ pub trait SessionStore: Send + Sync {
     async fn find_local_admin(&self, username: &str) -> StoreResult<Option<LocalAdmin>>;
     async fn get_local_admin(&self, id: &str) -> StoreResult<Option<LocalAdmin>>;
     async fn list_local_admins(&self) -> StoreResult<Vec<LocalAdmin>>;
-    /// Sets a new password hash (and re-enables the admin).
-    async fn set_local_admin_password(&self, id: &str, password_hash: &str) -> StoreResult<()>;
+    /// Sets a new password hash (and re-enables the admin) and, in the same transaction, ends
+    /// every live session of the admin at `at_ms`: whoever signed in with the old password is
+    /// out. Returns how many sessions ended.
+    async fn set_local_admin_password(&self, id: &str, password_hash: &str, at_ms: i64) -> StoreResult<u64>;
     async fn record_admin_sign_in(&self, id: &str, at_ms: i64) -> StoreResult<()>;
 
     async fn put_oidc_pending(&self, pending: &OidcPending) -> StoreResult<()>;

@@ -30,14 +30,19 @@ pub async fn run(config: &Config, global: &GlobalArgs, cmd: AdminCommand) -> Res
         }
         AdminCommand::Passwd(args) => {
             let password = read_password(&args)?;
-            let admin = sessions
+            let (admin, sessions_ended) = sessions
                 .set_local_admin_password(&actor, &c.workspace, &args.username, &password)
                 .await
                 .map_err(|e| anyhow!("{e}"))?;
             if global.json {
-                return print_json(&admin_view(&admin));
+                let mut view = admin_view(&admin);
+                view["sessions_ended"] = sessions_ended.into();
+                return print_json(&view);
             }
-            println!("password of local admin `{}` changed", admin.username);
+            println!(
+                "password of local admin `{}` changed; {sessions_ended} signed-in session(s) ended",
+                admin.username
+            );
             Ok(())
         }
         AdminCommand::List => {

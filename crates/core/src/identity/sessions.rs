@@ -536,14 +536,15 @@ impl SessionService {
     }
 
     /// Sets a local admin's password (and re-enables it), audited as
-    /// `local_admin.password_changed`.
+    /// `local_admin.password_changed`. Every session the admin had is ended with it (someone
+    /// who learnt the old password and signed in is out), and the answer says how many.
     pub async fn set_local_admin_password(
         &self,
         actor: &Actor,
         audit_workspace: &Workspace,
         username: &str,
         password: &str,
-    ) -> Result<LocalAdmin, SignInError> {
+    ) -> Result<(LocalAdmin, u64), SignInError> {
         let admin = self
             .store
             .find_local_admin(username)
@@ -551,20 +552,20 @@ impl SessionService {
             .ok_or_else(|| SignInError::UnknownAdmin(username.to_owned()))?;
         check_password_policy(password)?;
         let hash = hash_blocking(password).await?;
-        self.store.set_local_admin_password(&admin.id, &hash).await?;
+        let sessions_ended = self
+            .store
+            .set_local_admin_password(&admin.id, &hash, now_ms())
+            .await?;
         let after = self
             .store
             .get_local_admin(&admin.id)
             .await?
             .ok_or_else(|| SignInError::UnknownAdmin(username.to_owned()))?;
-        self.audit(
-            &audit_workspace.id,
-            actor,
-            "local_admin.password_changed",
-            admin_view(&after),
-        )
-        .await?;
-        Ok(after)
+        let mut detail = admin_view(&after);
+        detail["sessions_ended"] = json!(sessions_ended);
+        self.audit(&audit_workspace.id, actor, "local_admin.password_changed", detail)
+            .await?;
+        Ok((after, sessions_ended))
     }
 
     pub async fn list_local_admins(&self) -> Result<Vec<LocalAdmin>, SignInError> {

@@ -274,10 +274,46 @@ pub async fn local_admins_and_oidc_states(fixture: Fixture) {
         store.find_local_admin("breakglass").await.unwrap(),
         Some(admin.clone())
     );
-    store
-        .set_local_admin_password("adm_1", "$argon2id$new")
+    // Sessions of this admin (two live, one already ended) and of another admin.
+    let admin_session = |n: u8, admin_id: &str, revoked: Option<i64>| SessionRow {
+        id_hash: format!("{n:064}"),
+        workspace_id: ws.clone(),
+        user_id: None,
+        admin_id: Some(admin_id.to_owned()),
+        method: "password".into(),
+        created_at_ms: 1_000,
+        last_seen_at_ms: 1_000,
+        expires_at_ms: 100_000,
+        revoked_at_ms: revoked,
+    };
+    for s in [
+        admin_session(1, "adm_1", None),
+        admin_session(2, "adm_1", None),
+        admin_session(3, "adm_1", Some(2_000)),
+        admin_session(4, "adm_other", None),
+    ] {
+        store.create_session(&s).await.unwrap();
+    }
+    let ended = store
+        .set_local_admin_password("adm_1", "$argon2id$new", 5_000)
         .await
         .unwrap();
+    assert_eq!(ended, 2, "a password change ends the admin's live sessions");
+    let revoked_at = |n: u8| {
+        let store = store.clone();
+        async move {
+            store
+                .find_session(&format!("{n:064}"))
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at_ms
+        }
+    };
+    assert_eq!(revoked_at(1).await, Some(5_000));
+    assert_eq!(revoked_at(2).await, Some(5_000));
+    assert_eq!(revoked_at(3).await, Some(2_000), "an ended session keeps its end");
+    assert_eq!(revoked_at(4).await, None, "another admin's session lives on");
     store.record_admin_sign_in("adm_1", 7_000).await.unwrap();
     let got = store.get_local_admin("adm_1").await.unwrap().unwrap();
     assert_eq!(
