@@ -97,6 +97,7 @@ fn status_of(e: &SignInError) -> StatusCode {
         | SignInError::InvalidUsername(_)
         | SignInError::UnknownAdmin(_) => StatusCode::BAD_REQUEST,
         SignInError::AdminExists(_) => StatusCode::CONFLICT,
+        SignInError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         SignInError::NotConfigured => StatusCode::NOT_FOUND,
         SignInError::Provider(_) => StatusCode::BAD_GATEWAY,
         SignInError::Identity(_) | SignInError::Store(_) | SignInError::Internal(_) => {
@@ -116,6 +117,7 @@ fn code_of(e: &SignInError) -> &'static str {
         SignInError::WeakPassword(_) | SignInError::InvalidUsername(_) => "bad_request",
         SignInError::UnknownAdmin(_) => "not_found",
         SignInError::AdminExists(_) => "conflict",
+        SignInError::Throttled { .. } => "too_many_attempts",
         SignInError::Identity(_) | SignInError::Store(_) | SignInError::Internal(_) => "internal_error",
     }
 }
@@ -140,6 +142,19 @@ fn wants_json(headers: &HeaderMap) -> bool {
 
 /// A failure as a JSON body or an HTML page, with its status.
 fn failure(e: SignInError, json_body: bool) -> Response {
+    let retry_after_s = match e {
+        SignInError::Throttled { retry_after_s } => Some(retry_after_s),
+        _ => None,
+    };
+    let mut r = failure_body(e, json_body);
+    if let Some(secs) = retry_after_s {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    r
+}
+
+fn failure_body(e: SignInError, json_body: bool) -> Response {
     let status = status_of(&e);
     if status.is_server_error() && status != StatusCode::BAD_GATEWAY {
         return api_error(e).into_response();
@@ -328,11 +343,13 @@ async fn password(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         );
     }
     let s = &state.sign_in;
-    match s
+    let outcome = s
         .sessions
         .sign_in_with_password(&s.default_workspace_id, form.username.trim(), &form.password)
-        .await
-    {
+        .await;
+    let label = outcome.as_ref().map_or_else(code_of, |_| "ok");
+    metrics::counter!("steward_password_sign_ins_total", "outcome" => label).increment(1);
+    match outcome {
         Ok(started) => {
             let cookie = session_cookie(&state, &started);
             let mut r = if is_form {
@@ -357,6 +374,17 @@ async fn password(State(state): State<AppState>, headers: HeaderMap, body: Bytes
                 StatusCode::UNAUTHORIZED,
                 &pages::sign_in_page(s.oidc.is_some(), &return_to, Some("Wrong username or password.")),
             )
+        }
+        Err(e @ SignInError::Throttled { retry_after_s }) if is_form => {
+            let return_to = sanitize_return_to(form.return_to.as_deref());
+            let message = format!("Too many failed sign-ins. Try again in {retry_after_s} seconds.");
+            let mut r = pages::html(
+                status_of(&e),
+                &pages::sign_in_page(s.oidc.is_some(), &return_to, Some(&message)),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+            r
         }
         Err(e) => failure(e, json_body),
     }

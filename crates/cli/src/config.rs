@@ -123,6 +123,7 @@ impl SsoSection {
         steward_core::identity::sessions::SessionConfig {
             lifetime_ms: self.session_hours as i64 * 3_600_000,
             idle_ms: self.idle_minutes as i64 * 60_000,
+            throttle: Default::default(),
         }
     }
 

@@ -424,3 +424,110 @@ fn url_form(pairs: &[(&str, &str)]) -> String {
         .collect::<Vec<_>>()
         .join("&")
 }
+
+/// The brute-force throttle: after 5 failures the name is locked (429 with `Retry-After`, and
+/// not even the right password gets in), unknown names behave the same, the lock is audited,
+/// and `steward admin passwd` lifts it.
+#[tokio::test]
+async fn repeated_failures_lock_the_name_until_a_new_password() {
+    let env = Env::start(&[NO_AUTO_SEAL]).await;
+    let (code, out, err) = admin_with_password(&env, &["create", "--username", "ops"], PASSWORD);
+    assert_eq!(code, Some(0), "admin create: {out}\n{err}");
+
+    for name in ["ops", "ghost"] {
+        for attempt in 1..=5 {
+            let wrong = sign_in(&env, name, "not the password at all").await;
+            assert_eq!(wrong.status, 401, "{name} attempt {attempt}: {}", wrong.text);
+            assert_eq!(wrong.json()["detail"]["code"], "bad_credentials");
+        }
+        // Locked now: even the right password is refused, without a cookie.
+        let locked = sign_in(&env, name, PASSWORD).await;
+        assert_eq!(locked.status, 429, "{name}: {}", locked.text);
+        assert_eq!(locked.json()["detail"]["code"], "too_many_attempts");
+        let retry: u64 = locked.headers["retry-after"]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("Retry-After in seconds");
+        assert!((1..=30).contains(&retry), "the first lock is 30 s: {retry}");
+        assert!(locked.session_cookie().is_none());
+    }
+    // The known and the unknown name answer alike: the lock tells nothing about who exists.
+    let (known, unknown) = (
+        sign_in(&env, "ops", "x y z w v u").await,
+        sign_in(&env, "ghost", "x y z w v u").await,
+    );
+    assert_eq!((known.status, unknown.status), (429, 429));
+    assert_eq!(known.json()["detail"]["code"], unknown.json()["detail"]["code"]);
+    // Other names are not affected.
+    let other = sign_in(&env, "someone-else", "not the password at all").await;
+    assert_eq!(other.status, 401);
+
+    // The browser form shows the sign-in page again, with the wait.
+    let form = call(
+        &env,
+        Method::POST,
+        "/auth/password",
+        None,
+        None,
+        Some((
+            "application/x-www-form-urlencoded",
+            url_form(&[("username", "ops"), ("password", PASSWORD)]).into_bytes(),
+        )),
+    )
+    .await;
+    assert_eq!(form.status, 429);
+    assert!(form.headers.contains_key("retry-after"));
+    assert!(
+        form.text.contains("Too many failed sign-ins")
+            && form
+                .text
+                .contains(r#"<form method="post" action="/auth/password">"#),
+        "{}",
+        form.text
+    );
+
+    // Operators see the attack in /metrics.
+    let metrics = call(&env, Method::GET, "/metrics", None, None, None).await;
+    let throttled = metrics
+        .text
+        .lines()
+        .find(|l| l.starts_with(r#"steward_password_sign_ins_total{outcome="too_many_attempts"}"#))
+        .unwrap_or_else(|| panic!("no throttled counter: {}", metrics.text));
+    let count: f64 = throttled
+        .rsplit(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("a number");
+    assert_eq!(
+        count, 5.0,
+        "two locked tries, the two alike, and the form: {throttled}"
+    );
+
+    // A new password lifts the lock of that name (and only that one).
+    let (code, out, err) = admin_with_password(&env, &["passwd", "--username", "ops"], NEW_PASSWORD);
+    assert_eq!(code, Some(0), "passwd: {out}\n{err}");
+    let back = sign_in(&env, "ops", NEW_PASSWORD).await;
+    assert_eq!(back.status, 200, "{}", back.text);
+    assert_eq!(sign_in(&env, "ghost", PASSWORD).await.status, 429);
+
+    // The failure that set the lock is audited with the count and the lock's end; the
+    // refusals during the lock are not (a flood of them must not flood the audit log).
+    env.seal();
+    let mut cur = Cursor::default();
+    Collector::new(&env, "AUDIT_LOG", 100).drain(&mut cur).await;
+    let failed: Vec<&Value> = cur
+        .records
+        .iter()
+        .filter(|r| r["action"] == "auth.sign_in_failed" && r["action_data"]["new"]["username"] == "ops")
+        .collect();
+    assert_eq!(failed.len(), 5, "one record per checked failure: {failed:#?}");
+    let last = &failed
+        .iter()
+        .find(|r| r["action_data"]["new"]["failures"] == 5)
+        .expect("the fifth failure")["action_data"]["new"];
+    assert!(last["locked_until_ms"].as_i64().is_some(), "{last}");
+    assert!(failed
+        .iter()
+        .all(|r| r["action_data"]["new"]["failures"].as_u64() <= Some(5)));
+}

@@ -6,7 +6,7 @@ use deadpool_postgres::GenericClient;
 use steward_model::{Credential, Permission, PermissionSet, User};
 use steward_store::{
     IdentityStore, LocalAdmin, OidcPending, RoleAssignment, RoleRow, RoleSubject, SessionRow, SessionStore,
-    StoreError, StoreResult,
+    SignInFailures, StoreError, StoreResult,
 };
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
@@ -20,6 +20,14 @@ const ASSIGNMENT_COLS: &str = "workspace_id, role_name, subject_kind, subject_id
 const SESSION_COLS: &str =
     "id_hash, workspace_id, user_id, admin_id, method, created_at_ms, last_seen_at_ms, expires_at_ms, revoked_at_ms";
 const ADMIN_COLS: &str = "id, username, password_hash, created_at_ms, disabled_at_ms, last_sign_in_at_ms";
+
+fn sign_in_failures(r: &Row) -> SignInFailures {
+    let failures: i32 = r.get(0);
+    SignInFailures {
+        failures: failures.max(0) as u32,
+        last_failure_ms: r.get(1),
+    }
+}
 
 fn role(r: &Row) -> RoleRow {
     let perms: &str = r.get(4);
@@ -340,6 +348,52 @@ impl SessionStore for PostgresStore {
         )
         .await
         .map(|_| ())
+    }
+
+    async fn sign_in_failures(&self, username: &str, since_ms: i64) -> StoreResult<Option<SignInFailures>> {
+        self.opt(
+            "SELECT failures, last_failure_ms FROM sign_in_failures
+             WHERE username = $1 AND last_failure_ms >= $2",
+            &[&username, &since_ms],
+            sign_in_failures,
+        )
+        .await
+    }
+
+    async fn record_sign_in_failure(
+        &self,
+        username: &str,
+        at_ms: i64,
+        since_ms: i64,
+    ) -> StoreResult<SignInFailures> {
+        // One statement: the upsert's row lock serialises replicas counting the same name. The
+        // clean-up is a statement of its own, so it never holds locks an upsert waits behind.
+        let c = self.client().await?;
+        let row = c
+            .query_one(
+                "INSERT INTO sign_in_failures AS f (username, failures, last_failure_ms) VALUES ($1, 1, $2)
+                 ON CONFLICT (username) DO UPDATE SET
+                     failures = CASE WHEN f.last_failure_ms < $3 THEN 1 ELSE f.failures + 1 END,
+                     last_failure_ms = CASE WHEN f.last_failure_ms < $3 THEN excluded.last_failure_ms
+                         ELSE GREATEST(f.last_failure_ms, excluded.last_failure_ms) END
+                 RETURNING failures, last_failure_ms",
+                &[&username, &at_ms, &since_ms],
+            )
+            .await
+            .map_err(map_err)?;
+        c.execute(
+            "DELETE FROM sign_in_failures WHERE last_failure_ms < $1",
+            &[&since_ms],
+        )
+        .await
+        .map_err(map_err)?;
+        Ok(sign_in_failures(&row))
+    }
+
+    async fn clear_sign_in_failures(&self, username: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM sign_in_failures WHERE username = $1", &[&username])
+            .await
+            .map(|_| ())
     }
 
     async fn find_local_admin(&self, username: &str) -> StoreResult<Option<LocalAdmin>> {

@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "pairing_from_events",
         include_str!("../migrations/0014_pairing_from_events.sql"),
     ),
+    (
+        15,
+        "sign_in_failures",
+        include_str!("../migrations/0015_sign_in_failures.sql"),
+    ),
 ];
 
 /// Key of the transaction-scoped advisory lock that serialises migrators (ASCII "stewmigr"),

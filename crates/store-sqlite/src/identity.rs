@@ -6,7 +6,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use steward_model::{Credential, Permission, PermissionSet, User};
 use steward_store::{
     IdentityStore, LocalAdmin, OidcPending, RoleAssignment, RoleRow, RoleSubject, SessionRow, SessionStore,
-    StoreResult,
+    SignInFailures, StoreResult,
 };
 
 use crate::conn::map_err;
@@ -17,6 +17,13 @@ const ROLE_COLS: &str = "id, workspace_id, name, description, permissions, creat
 const SESSION_COLS: &str =
     "id_hash, workspace_id, user_id, admin_id, method, created_at_ms, last_seen_at_ms, expires_at_ms, revoked_at_ms";
 const ADMIN_COLS: &str = "id, username, password_hash, created_at_ms, disabled_at_ms, last_sign_in_at_ms";
+
+fn sign_in_failures(r: &Row) -> rusqlite::Result<SignInFailures> {
+    Ok(SignInFailures {
+        failures: r.get(0)?,
+        last_failure_ms: r.get(1)?,
+    })
+}
 
 fn permissions_text(set: PermissionSet) -> String {
     set.to_names().join(" ")
@@ -430,6 +437,61 @@ impl SessionStore for SqliteStore {
             )
             .map(|_| ())
             .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn sign_in_failures(&self, username: &str, since_ms: i64) -> StoreResult<Option<SignInFailures>> {
+        let name = username.to_owned();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT failures, last_failure_ms FROM sign_in_failures
+                 WHERE username = ?1 AND last_failure_ms >= ?2",
+                params![name, since_ms],
+                sign_in_failures,
+            )
+            .optional()
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn record_sign_in_failure(
+        &self,
+        username: &str,
+        at_ms: i64,
+        since_ms: i64,
+    ) -> StoreResult<SignInFailures> {
+        let name = username.to_owned();
+        self.write(move |c| {
+            let counted = c
+                .query_row(
+                    "INSERT INTO sign_in_failures (username, failures, last_failure_ms) VALUES (?1, 1, ?2)
+                     ON CONFLICT (username) DO UPDATE SET
+                         failures = CASE WHEN last_failure_ms < ?3 THEN 1 ELSE failures + 1 END,
+                         last_failure_ms = CASE WHEN last_failure_ms < ?3 THEN excluded.last_failure_ms
+                             ELSE MAX(last_failure_ms, excluded.last_failure_ms) END
+                     RETURNING failures, last_failure_ms",
+                    params![name, at_ms, since_ms],
+                    sign_in_failures,
+                )
+                .map_err(map_err)?;
+            c.execute(
+                "DELETE FROM sign_in_failures WHERE last_failure_ms < ?1",
+                [since_ms],
+            )
+            .map_err(map_err)?;
+            Ok(counted)
+        })
+        .await
+    }
+
+    async fn clear_sign_in_failures(&self, username: &str) -> StoreResult<()> {
+        let name = username.to_owned();
+        self.write(move |c| {
+            c.execute("DELETE FROM sign_in_failures WHERE username = ?1", [name])
+                .map(|_| ())
+                .map_err(map_err)
         })
         .await
     }

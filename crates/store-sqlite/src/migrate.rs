@@ -57,6 +57,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "pairing_from_events",
         include_str!("../migrations/0014_pairing_from_events.sql"),
     ),
+    (
+        15,
+        "sign_in_failures",
+        include_str!("../migrations/0015_sign_in_failures.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {

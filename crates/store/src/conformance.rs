@@ -104,6 +104,7 @@ macro_rules! store_conformance_suite {
             roles_and_assignments_round_trip_per_workspace,
             deactivation_revokes_the_users_credentials_and_sessions,
             local_admins_and_oidc_states,
+            sign_in_failures_count_expire_and_clear,
             // SCIM provisioning
             scim_users_are_created_adopted_and_unique,
             scim_users_are_updated_and_deleted_keeping_the_row,

@@ -86,6 +86,13 @@ pub struct LocalAdmin {
     pub last_sign_in_at_ms: Option<i64>,
 }
 
+/// Consecutive failed password sign-ins under one claimed username (the throttle's memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInFailures {
+    pub failures: u32,
+    pub last_failure_ms: i64,
+}
+
 /// An OpenID Connect sign-in between the redirect to the provider and its callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OidcPending {
@@ -167,6 +174,20 @@ pub trait SessionStore: Send + Sync {
     /// out. Returns how many sessions ended.
     async fn set_local_admin_password(&self, id: &str, password_hash: &str, at_ms: i64) -> StoreResult<u64>;
     async fn record_admin_sign_in(&self, id: &str, at_ms: i64) -> StoreResult<()>;
+
+    /// The failures recorded for `username` whose last one is at or after `since_ms`.
+    async fn sign_in_failures(&self, username: &str, since_ms: i64) -> StoreResult<Option<SignInFailures>>;
+    /// Counts one more failure for `username` at `at_ms`, atomically (replicas may race): a
+    /// count whose last failure is before `since_ms` starts again at 1. Rows of every name
+    /// whose last failure is before `since_ms` are deleted on the way. Returns the new count.
+    async fn record_sign_in_failure(
+        &self,
+        username: &str,
+        at_ms: i64,
+        since_ms: i64,
+    ) -> StoreResult<SignInFailures>;
+    /// Forgets the failures of `username` (a successful sign-in, a new password).
+    async fn clear_sign_in_failures(&self, username: &str) -> StoreResult<()>;
 
     async fn put_oidc_pending(&self, pending: &OidcPending) -> StoreResult<()>;
     /// Removes and returns the pending sign-in if it exists and has not expired at `now_ms`

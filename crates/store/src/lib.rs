@@ -38,6 +38,7 @@ pub use dashboard::{
 pub use error::{StoreError, StoreResult};
 pub use identity::{
     IdentityStore, LocalAdmin, OidcPending, RoleAssignment, RoleRow, RoleSubject, SessionRow, SessionStore,
+    SignInFailures,
 };
 pub use policies::{
     AssignmentRule, Group, GroupSource, NewPolicy, PolicyAssignment, PolicyRevision, PolicyRow,

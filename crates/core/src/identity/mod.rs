@@ -11,6 +11,7 @@ pub mod oidc;
 pub mod roles;
 pub mod scim;
 pub mod sessions;
+pub mod throttle;
 
 use std::sync::Arc;
 

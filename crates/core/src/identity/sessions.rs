@@ -22,6 +22,7 @@ use steward_store::{LocalAdmin, SessionRow, Store, StoreError};
 use subtle::ConstantTimeEq;
 
 use super::access::Caller;
+use super::throttle::{InFlight, ThrottlePolicy};
 use super::{now_ms, IdentityError, IdentityService};
 use crate::compliance::audit::{self, Actor};
 
@@ -39,6 +40,8 @@ pub struct SessionConfig {
     pub lifetime_ms: i64,
     /// Without a request for this long, a session ends (milliseconds).
     pub idle_ms: i64,
+    /// The brute-force throttle of password sign-in.
+    pub throttle: ThrottlePolicy,
 }
 
 impl Default for SessionConfig {
@@ -46,6 +49,7 @@ impl Default for SessionConfig {
         SessionConfig {
             lifetime_ms: 12 * 3_600_000,
             idle_ms: 2 * 3_600_000,
+            throttle: ThrottlePolicy::default(),
         }
     }
 }
@@ -56,6 +60,10 @@ pub enum SignInError {
     /// Wrong username or password (the same answer for both, on purpose).
     #[error("wrong username or password")]
     BadCredentials,
+    /// Too many failed sign-ins under this username: no password is checked until the lock
+    /// ends (see `identity::throttle`).
+    #[error("too many failed sign-ins for this username; try again in {retry_after_s} s")]
+    Throttled { retry_after_s: u64 },
     /// The identity provider vouched for someone who may not use Steward.
     #[error("{0}")]
     NotAllowed(String),
@@ -267,6 +275,7 @@ pub struct SessionService {
     store: Arc<dyn Store>,
     identity: IdentityService,
     config: SessionConfig,
+    checking: InFlight,
 }
 
 impl SessionService {
@@ -279,6 +288,7 @@ impl SessionService {
             identity: IdentityService::new(store.clone()),
             store,
             config,
+            checking: InFlight::default(),
         }
     }
 
@@ -452,13 +462,33 @@ impl SessionService {
     }
 
     /// A local admin's password sign-in into `workspace_id`. Every refusal is the same
-    /// [`SignInError::BadCredentials`] (and audited with its real reason).
+    /// [`SignInError::BadCredentials`] (and audited with its real reason), or
+    /// [`SignInError::Throttled`] while the name is locked after too many failures.
     pub async fn sign_in_with_password(
         &self,
         workspace_id: &str,
         username: &str,
         password: &str,
     ) -> Result<StartedSession, SignInError> {
+        let claimed: String = username.chars().take(64).collect();
+        let policy = self.config.throttle;
+        let Some(_checking) = self.checking.claim(&claimed) else {
+            return Err(SignInError::Throttled { retry_after_s: 1 });
+        };
+        let now = now_ms();
+        let counted = self
+            .store
+            .sign_in_failures(&claimed, policy.remembered_since(now))
+            .await?;
+        if let Some(until) = counted.as_ref().and_then(|f| policy.locked_until(f)) {
+            if now < until {
+                // Not audited: a locked name answers without any work, and a flood of these
+                // must not flood the audit log. The failure that set the lock was audited.
+                tracing::warn!(username = %claimed, until_ms = until, "password sign-in throttled");
+                let retry_after_s = ((until - now) as u64).div_ceil(1000);
+                return Err(SignInError::Throttled { retry_after_s });
+            }
+        }
         let admin = if valid_username(username) {
             self.store.find_local_admin(username).await?
         } else {
@@ -480,18 +510,24 @@ impl SessionService {
         };
         if let Some(reason) = refusal {
             let actor = admin.as_ref().map(|a| Subject::Admin(a).actor());
-            let claimed: String = username.chars().take(64).collect();
-            self.audit_failure(
-                workspace_id,
-                actor,
-                "password",
-                reason,
-                json!({"username": claimed}),
-            )
-            .await?;
+            let failed = self
+                .store
+                .record_sign_in_failure(&claimed, now_ms(), policy.remembered_since(now))
+                .await?;
+            let mut detail = json!({"username": claimed, "failures": failed.failures});
+            if let Some(until) = policy.locked_until(&failed) {
+                detail["locked_until_ms"] = json!(until);
+                tracing::warn!(username = %claimed, failures = failed.failures, until_ms = until,
+                    "password sign-in locked after repeated failures");
+            }
+            self.audit_failure(workspace_id, actor, "password", reason, detail)
+                .await?;
             return Err(SignInError::BadCredentials);
         }
         let admin = admin.ok_or(SignInError::BadCredentials)?;
+        if counted.is_some() {
+            self.store.clear_sign_in_failures(&claimed).await?;
+        }
         self.start(workspace_id, Subject::Admin(&admin), "password").await
     }
 
@@ -556,6 +592,8 @@ impl SessionService {
             .store
             .set_local_admin_password(&admin.id, &hash, now_ms())
             .await?;
+        // A new password also lifts a lock: the operator at the server vouched for it.
+        self.store.clear_sign_in_failures(&admin.username).await?;
         let after = self
             .store
             .get_local_admin(&admin.id)
@@ -632,6 +670,7 @@ mod tests {
         let c = SessionConfig {
             lifetime_ms: 12 * 3_600_000,
             idle_ms: 2 * 3_600_000,
+            ..SessionConfig::default()
         };
         let r = row(0, 0, &c);
         assert_eq!(session_status(&r, &c, 1), SessionStatus::Live);

@@ -7,7 +7,7 @@ use steward_model::{ApiScope, CredentialKind, Permission, PermissionSet, UserKin
 use super::Fixture;
 use crate::{
     LocalAdmin, NewCredential, NewUser, OidcPending, RoleAssignment, RoleRow, RoleSubject, SessionRow,
-    StoreError,
+    SignInFailures, StoreError,
 };
 
 fn role(ws: &str, name: &str, perms: &[Permission]) -> RoleRow {
@@ -349,5 +349,57 @@ pub async fn local_admins_and_oidc_states(fixture: Fixture) {
         store.take_oidc_pending("s2", 2_000).await.unwrap(),
         None,
         "and gone"
+    );
+}
+
+pub async fn sign_in_failures_count_expire_and_clear(fixture: Fixture) {
+    let store = fixture.0;
+    assert_eq!(store.sign_in_failures("ops", 0).await.unwrap(), None);
+    for (n, at) in [(1, 1_000), (2, 2_000), (3, 3_000)] {
+        let got = store.record_sign_in_failure("ops", at, 0).await.unwrap();
+        assert_eq!((got.failures, got.last_failure_ms), (n, at));
+    }
+    // A late writer (another replica's older clock) never moves the last failure back.
+    let late = store.record_sign_in_failure("ops", 2_500, 0).await.unwrap();
+    assert_eq!((late.failures, late.last_failure_ms), (4, 3_000));
+    // Names are counted apart, exactly as typed.
+    let other = store.record_sign_in_failure("Ops", 3_000, 0).await.unwrap();
+    assert_eq!(other.failures, 1);
+    assert_eq!(
+        store.sign_in_failures("ops", 0).await.unwrap(),
+        Some(SignInFailures {
+            failures: 4,
+            last_failure_ms: 3_000
+        })
+    );
+    // Failures older than `since` are not reported, and the next failure starts again at 1.
+    assert_eq!(store.sign_in_failures("ops", 3_001).await.unwrap(), None);
+    let fresh = store.record_sign_in_failure("ops", 10_000, 5_000).await.unwrap();
+    assert_eq!((fresh.failures, fresh.last_failure_ms), (1, 10_000));
+    // ... and stale rows of other names were deleted on the way.
+    assert_eq!(store.sign_in_failures("Ops", 0).await.unwrap(), None);
+
+    store.record_sign_in_failure("ops", 11_000, 5_000).await.unwrap();
+    store.clear_sign_in_failures("ops").await.unwrap();
+    assert_eq!(store.sign_in_failures("ops", 0).await.unwrap(), None);
+    store.clear_sign_in_failures("nobody").await.unwrap();
+
+    // Concurrent failures (several replicas) are all counted.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.record_sign_in_failure("ops", 20_000 + i, 5_000).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("task").expect("record");
+    }
+    assert_eq!(
+        store
+            .sign_in_failures("ops", 0)
+            .await
+            .unwrap()
+            .map(|f| f.failures),
+        Some(8)
     );
 }
