@@ -434,6 +434,13 @@ async fn repeated_failures_lock_the_name_until_a_new_password() {
     let (code, out, err) = admin_with_password(&env, &["create", "--username", "ops"], PASSWORD);
     assert_eq!(code, Some(0), "admin create: {out}\n{err}");
 
+    // Four failures, then the right password: the count starts again (else the next loop
+    // would be locked after its first failure).
+    for _ in 0..4 {
+        assert_eq!(sign_in(&env, "ops", "not the password at all").await.status, 401);
+    }
+    assert_eq!(sign_in(&env, "ops", PASSWORD).await.status, 200);
+
     for name in ["ops", "ghost"] {
         for attempt in 1..=5 {
             let wrong = sign_in(&env, name, "not the password at all").await;
@@ -521,7 +528,11 @@ async fn repeated_failures_lock_the_name_until_a_new_password() {
         .iter()
         .filter(|r| r["action"] == "auth.sign_in_failed" && r["action_data"]["new"]["username"] == "ops")
         .collect();
-    assert_eq!(failed.len(), 5, "one record per checked failure: {failed:#?}");
+    assert_eq!(
+        failed.len(),
+        9,
+        "one record per checked failure (4 before the success, 5 after): {failed:#?}"
+    );
     let last = &failed
         .iter()
         .find(|r| r["action_data"]["new"]["failures"] == 5)

@@ -381,12 +381,15 @@ impl SessionStore for PostgresStore {
             )
             .await
             .map_err(map_err)?;
-        c.execute(
-            "DELETE FROM sign_in_failures WHERE last_failure_ms < $1",
-            &[&since_ms],
-        )
-        .await
-        .map_err(map_err)?;
+        if let Err(e) = c
+            .execute(
+                "DELETE FROM sign_in_failures WHERE last_failure_ms < $1",
+                &[&since_ms],
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "forgetting old sign-in failures failed (retried at the next failure)");
+        }
         Ok(sign_in_failures(&row))
     }
 
@@ -422,11 +425,19 @@ impl SessionStore for PostgresStore {
         .map_err(map_err)?;
         let ended = tx
             .execute(
-                "UPDATE sessions SET revoked_at_ms = $2 WHERE admin_id = $1 AND revoked_at_ms IS NULL",
+                "UPDATE sessions SET revoked_at_ms = $2
+                 WHERE admin_id = $1 AND revoked_at_ms IS NULL AND expires_at_ms > $2",
                 &[&id, &at_ms],
             )
             .await
             .map_err(map_err)?;
+        tx.execute(
+            "DELETE FROM sign_in_failures
+             WHERE username = (SELECT username FROM local_admins WHERE id = $1)",
+            &[&id],
+        )
+        .await
+        .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         Ok(ended)
     }

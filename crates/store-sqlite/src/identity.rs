@@ -476,11 +476,12 @@ impl SessionStore for SqliteStore {
                     sign_in_failures,
                 )
                 .map_err(map_err)?;
-            c.execute(
+            if let Err(e) = c.execute(
                 "DELETE FROM sign_in_failures WHERE last_failure_ms < ?1",
                 [since_ms],
-            )
-            .map_err(map_err)?;
+            ) {
+                tracing::warn!(error = %e, "forgetting old sign-in failures failed (retried at the next failure)");
+            }
             Ok(counted)
         })
         .await
@@ -547,10 +548,17 @@ impl SessionStore for SqliteStore {
             .map_err(map_err)?;
             let ended = tx
                 .execute(
-                    "UPDATE sessions SET revoked_at_ms = ?2 WHERE admin_id = ?1 AND revoked_at_ms IS NULL",
+                    "UPDATE sessions SET revoked_at_ms = ?2
+                     WHERE admin_id = ?1 AND revoked_at_ms IS NULL AND expires_at_ms > ?2",
                     params![id, at_ms],
                 )
                 .map_err(map_err)?;
+            tx.execute(
+                "DELETE FROM sign_in_failures
+                 WHERE username = (SELECT username FROM local_admins WHERE id = ?1)",
+                [&id],
+            )
+            .map_err(map_err)?;
             tx.commit().map_err(map_err)?;
             Ok(ended as u64)
         })

@@ -170,8 +170,9 @@ pub trait SessionStore: Send + Sync {
     async fn get_local_admin(&self, id: &str) -> StoreResult<Option<LocalAdmin>>;
     async fn list_local_admins(&self) -> StoreResult<Vec<LocalAdmin>>;
     /// Sets a new password hash (and re-enables the admin) and, in the same transaction, ends
-    /// every live session of the admin at `at_ms`: whoever signed in with the old password is
-    /// out. Returns how many sessions ended.
+    /// every session of the admin still open at `at_ms` (whoever signed in with the old
+    /// password is out) and forgets the failed sign-ins under its username (a lock is lifted).
+    /// Returns how many sessions ended.
     async fn set_local_admin_password(&self, id: &str, password_hash: &str, at_ms: i64) -> StoreResult<u64>;
     async fn record_admin_sign_in(&self, id: &str, at_ms: i64) -> StoreResult<()>;
 
@@ -179,7 +180,8 @@ pub trait SessionStore: Send + Sync {
     async fn sign_in_failures(&self, username: &str, since_ms: i64) -> StoreResult<Option<SignInFailures>>;
     /// Counts one more failure for `username` at `at_ms`, atomically (replicas may race): a
     /// count whose last failure is before `since_ms` starts again at 1. Rows of every name
-    /// whose last failure is before `since_ms` are deleted on the way. Returns the new count.
+    /// whose last failure is before `since_ms` are deleted on the way, best-effort (a failed
+    /// clean-up is logged, never an error: the failure is already counted). Returns the count.
     async fn record_sign_in_failure(
         &self,
         username: &str,

@@ -482,9 +482,10 @@ impl SessionService {
             .await?;
         if let Some(until) = counted.as_ref().and_then(|f| policy.locked_until(f)) {
             if now < until {
-                // Not audited: a locked name answers without any work, and a flood of these
-                // must not flood the audit log. The failure that set the lock was audited.
-                tracing::warn!(username = %claimed, until_ms = until, "password sign-in throttled");
+                // Neither audited nor logged above debug: a locked name answers without any
+                // work, so these come at network rate and must not flood the audit log or the
+                // log. The failure that set the lock was audited; /metrics counts these.
+                tracing::debug!(username = ?claimed, until_ms = until, "password sign-in throttled");
                 let retry_after_s = ((until - now) as u64).div_ceil(1000);
                 return Err(SignInError::Throttled { retry_after_s });
             }
@@ -517,7 +518,7 @@ impl SessionService {
             let mut detail = json!({"username": claimed, "failures": failed.failures});
             if let Some(until) = policy.locked_until(&failed) {
                 detail["locked_until_ms"] = json!(until);
-                tracing::warn!(username = %claimed, failures = failed.failures, until_ms = until,
+                tracing::warn!(username = ?claimed, failures = failed.failures, until_ms = until,
                     "password sign-in locked after repeated failures");
             }
             self.audit_failure(workspace_id, actor, "password", reason, detail)
@@ -592,8 +593,6 @@ impl SessionService {
             .store
             .set_local_admin_password(&admin.id, &hash, now_ms())
             .await?;
-        // A new password also lifts a lock: the operator at the server vouched for it.
-        self.store.clear_sign_in_failures(&admin.username).await?;
         let after = self
             .store
             .get_local_admin(&admin.id)

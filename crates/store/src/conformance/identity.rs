@@ -274,7 +274,7 @@ pub async fn local_admins_and_oidc_states(fixture: Fixture) {
         store.find_local_admin("breakglass").await.unwrap(),
         Some(admin.clone())
     );
-    // Sessions of this admin (two live, one already ended) and of another admin.
+    // Sessions of this admin (two open, one signed out, one past its end) and of another admin.
     let admin_session = |n: u8, admin_id: &str, revoked: Option<i64>| SessionRow {
         id_hash: format!("{n:064}"),
         workspace_id: ws.clone(),
@@ -291,14 +291,22 @@ pub async fn local_admins_and_oidc_states(fixture: Fixture) {
         admin_session(2, "adm_1", None),
         admin_session(3, "adm_1", Some(2_000)),
         admin_session(4, "adm_other", None),
+        SessionRow {
+            expires_at_ms: 4_000,
+            ..admin_session(5, "adm_1", None)
+        },
     ] {
         store.create_session(&s).await.unwrap();
+    }
+    // A lock on the admin's name (and one on another name).
+    for name in ["breakglass", "breakglass2"] {
+        store.record_sign_in_failure(name, 4_000, 0).await.unwrap();
     }
     let ended = store
         .set_local_admin_password("adm_1", "$argon2id$new", 5_000)
         .await
         .unwrap();
-    assert_eq!(ended, 2, "a password change ends the admin's live sessions");
+    assert_eq!(ended, 2, "a password change ends the admin's open sessions");
     let revoked_at = |n: u8| {
         let store = store.clone();
         async move {
@@ -314,6 +322,17 @@ pub async fn local_admins_and_oidc_states(fixture: Fixture) {
     assert_eq!(revoked_at(2).await, Some(5_000));
     assert_eq!(revoked_at(3).await, Some(2_000), "an ended session keeps its end");
     assert_eq!(revoked_at(4).await, None, "another admin's session lives on");
+    assert_eq!(
+        revoked_at(5).await,
+        None,
+        "a session past its end is not counted as ended"
+    );
+    assert_eq!(
+        store.sign_in_failures("breakglass", 0).await.unwrap(),
+        None,
+        "a new password lifts the lock"
+    );
+    assert!(store.sign_in_failures("breakglass2", 0).await.unwrap().is_some());
     store.record_admin_sign_in("adm_1", 7_000).await.unwrap();
     let got = store.get_local_admin("adm_1").await.unwrap().unwrap();
     assert_eq!(
