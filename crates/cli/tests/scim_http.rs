@@ -806,3 +806,84 @@ async fn authentication_scope_and_workspace_isolation() {
         "the first workspace still sees only its own user"
     );
 }
+
+/// Unfiltered lists page in the store: walking `/Users` and `/Groups` page by page gives the
+/// same resources, in the same order, with the same `totalResults`, as a filter that matches
+/// everything (which takes the in-memory path), and `attributes`, `count=0` and a start past
+/// the end behave as RFC 7644 §3.4.2.4 says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfiltered_pages_walk_the_same_listing_as_a_filter() {
+    let s = Scim::start().await;
+    let mut user_ids = Vec::new();
+    for i in 0..7 {
+        let created = s
+            .ok(
+                Method::POST,
+                "/Users",
+                Some(json!({
+                    "schemas": [USER_SCHEMA],
+                    "userName": format!("page{i}@example.com"),
+                    "emails": [{"value": format!("page{i}@example.com"), "primary": true}],
+                    "active": true,
+                })),
+                201,
+            )
+            .await;
+        user_ids.push(str_field(&created, "id"));
+    }
+    let gone = user_ids.remove(3);
+    let r = s.call(Method::DELETE, &format!("/Users/{gone}"), None).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    for (i, members) in [&user_ids[..2], &user_ids[..], &user_ids[..0]].iter().enumerate() {
+        let members: Vec<Value> = members.iter().map(|id| json!({"value": id})).collect();
+        s.ok(
+            Method::POST,
+            "/Groups",
+            Some(json!({"schemas": [GROUP_SCHEMA], "displayName": format!("team {i}"), "members": members})),
+            201,
+        )
+        .await;
+    }
+
+    for (collection, everything) in [("Users", "userName pr"), ("Groups", "displayName pr")] {
+        let reference = s.filter(collection, everything).await;
+        let expected = resources(&reference);
+        let mut walked = Vec::new();
+        let mut start = 1;
+        loop {
+            let page = s.get(&format!("/{collection}?startIndex={start}&count=2")).await;
+            assert_eq!(
+                page["totalResults"], reference["totalResults"],
+                "{collection} {start}"
+            );
+            assert_eq!(page["startIndex"], start, "{collection}");
+            let got = resources(&page);
+            assert_eq!(page["itemsPerPage"], got.len(), "{collection}");
+            if got.is_empty() {
+                break;
+            }
+            walked.extend(got);
+            start += 2;
+        }
+        assert_eq!(walked, expected, "{collection}: pages = the filtered listing");
+        assert_eq!(walked.len(), if collection == "Users" { 6 } else { 3 });
+
+        let counted = s.get(&format!("/{collection}?count=0")).await;
+        assert_eq!(counted["totalResults"], reference["totalResults"]);
+        assert!(resources(&counted).is_empty(), "count=0 answers the total only");
+    }
+    // The deleted user is in no page; projections apply to paged resources.
+    let names = s.get("/Users?attributes=userName&count=100").await;
+    let names = resources(&names);
+    assert!(names
+        .iter()
+        .all(|u| u.get("emails").is_none() && u["userName"].is_string()));
+    assert!(!names.iter().any(|u| u["id"] == gone.as_str()));
+    let team = s.get("/Groups?startIndex=2&count=1").await;
+    assert_eq!(resources(&team)[0]["displayName"], "team 1");
+    assert_eq!(
+        member_ids(&resources(&team)[0]).len(),
+        6,
+        "members of the page's group"
+    );
+}

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use steward_model::User;
 use steward_store::{
-    ids, Group, GroupSource, ScimGroup, ScimGroupLookup, ScimGroupWrite, ScimMembers, ScimStore, ScimUser,
-    ScimUserCreated, ScimUserLookup, ScimUserWrite, StoreError, StoreResult,
+    ids, Group, GroupSource, ScimGroup, ScimGroupLookup, ScimGroupWrite, ScimMembers, ScimPage, ScimStore,
+    ScimUser, ScimUserCreated, ScimUserLookup, ScimUserWrite, StoreError, StoreResult,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
@@ -18,6 +18,11 @@ use tokio_postgres::Row;
 use crate::conn::map_err;
 use crate::principals::{user, USER_COLS};
 use crate::PostgresStore;
+
+/// A page bound as PostgreSQL's `bigint` (past `i64::MAX` means "all").
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
 
 /// Users SCIM sees: provisioned and not deleted.
 const VISIBLE: &str = "user_name IS NOT NULL AND deleted_at_ms IS NULL";
@@ -309,6 +314,44 @@ impl ScimStore for PostgresStore {
         Ok(rows.iter().map(scim_user).collect())
     }
 
+    async fn scim_page_users(
+        &self,
+        workspace_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<ScimPage<ScimUser>> {
+        let mut c = self.client().await?;
+        // One snapshot for the count and the page, so they agree.
+        let tx = c
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(map_err)?;
+        let total: i64 = tx
+            .query_one(
+                &format!("SELECT count(*) FROM users WHERE workspace_id = $1 AND {VISIBLE}"),
+                &[&workspace_id],
+            )
+            .await
+            .map_err(map_err)?
+            .get(0);
+        let sql = format!(
+            "{} WHERE workspace_id = $1 AND {VISIBLE} ORDER BY created_at_ms, id LIMIT $2 OFFSET $3",
+            user_select()
+        );
+        let rows = tx
+            .query(&sql, &[&workspace_id, &clamp(limit), &clamp(offset)])
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(ScimPage {
+            items: rows.iter().map(scim_user).collect(),
+            total: total.max(0) as u64,
+        })
+    }
+
     async fn scim_delete_user(&self, workspace_id: &str, user_id: &str, at_ms: i64) -> StoreResult<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(map_err)?;
@@ -403,6 +446,65 @@ impl ScimStore for PostgresStore {
     async fn scim_get_group(&self, workspace_id: &str, group_id: &str) -> StoreResult<Option<ScimGroup>> {
         let c = self.client().await?;
         get_group(&c, workspace_id, group_id).await
+    }
+
+    async fn scim_page_groups(
+        &self,
+        workspace_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<ScimPage<ScimGroup>> {
+        let mut c = self.client().await?;
+        let tx = c
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(map_err)?;
+        let total: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM user_groups WHERE workspace_id = $1 AND source = 'scim'",
+                &[&workspace_id],
+            )
+            .await
+            .map_err(map_err)?
+            .get(0);
+        let sql = format!(
+            "SELECT {GROUP_COLS} FROM user_groups WHERE workspace_id = $1 AND source = 'scim'
+             ORDER BY created_at_ms, id LIMIT $2 OFFSET $3"
+        );
+        let rows = tx
+            .query(&sql, &[&workspace_id, &clamp(limit), &clamp(offset)])
+            .await
+            .map_err(map_err)?;
+        let groups: Vec<_> = rows.iter().map(group_row).collect();
+        let ids: Vec<&str> = groups.iter().map(|(g, _, _)| g.id.as_str()).collect();
+        let member_rows = tx
+            .query(
+                "SELECT group_id, user_id FROM group_members
+                 WHERE workspace_id = $1 AND group_id = ANY($2) ORDER BY group_id, user_id",
+                &[&workspace_id, &ids],
+            )
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        let mut members: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+        for r in &member_rows {
+            members.entry(r.get(0)).or_default().push(r.get(1));
+        }
+        Ok(ScimPage {
+            items: groups
+                .into_iter()
+                .map(|(group, scim_json, updated_at_ms)| ScimGroup {
+                    members: members.remove(&group.id).unwrap_or_default(),
+                    group,
+                    scim_json,
+                    updated_at_ms,
+                })
+                .collect(),
+            total: total.max(0) as u64,
+        })
     }
 
     async fn scim_list_groups(

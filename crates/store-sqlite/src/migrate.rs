@@ -62,6 +62,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sign_in_failures",
         include_str!("../migrations/0015_sign_in_failures.sql"),
     ),
+    (
+        16,
+        "scim_pages",
+        include_str!("../migrations/0016_scim_pages.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use steward_model::User;
 use steward_store::{
-    ids, Group, GroupSource, ScimGroup, ScimGroupLookup, ScimGroupWrite, ScimMembers, ScimStore, ScimUser,
-    ScimUserCreated, ScimUserLookup, ScimUserWrite, StoreError, StoreResult,
+    ids, Group, GroupSource, ScimGroup, ScimGroupLookup, ScimGroupWrite, ScimMembers, ScimPage, ScimStore,
+    ScimUser, ScimUserCreated, ScimUserLookup, ScimUserWrite, StoreError, StoreResult,
 };
 
 use crate::conn::map_err;
@@ -203,6 +203,41 @@ fn list_users(c: &Connection, ws: &str, lookup: &ScimUserLookup) -> StoreResult<
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
 }
 
+/// `LIMIT ... OFFSET` in the listing's own order, through the partial indexes of migration 0016
+/// (an index walk of `offset` entries, not a sort of the directory). Count and page are read in
+/// one transaction, so they agree.
+fn page_users(c: &Connection, ws: &str, offset: u64, limit: u64) -> StoreResult<ScimPage<ScimUser>> {
+    let tx = c.unchecked_transaction().map_err(map_err)?;
+    let total: i64 = tx
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM users INDEXED BY users_scim_order WHERE workspace_id = ?1 AND {VISIBLE}"
+        ))
+        .and_then(|mut s| s.query_row(params![ws], |r| r.get(0)))
+        .map_err(map_err)?;
+    let items = {
+        let sql = format!(
+            "{} INDEXED BY users_scim_order WHERE workspace_id = ?1 AND {VISIBLE}
+             ORDER BY created_at_ms, id LIMIT ?2 OFFSET ?3",
+            user_select()
+        );
+        let mut stmt = tx.prepare_cached(&sql).map_err(map_err)?;
+        let rows = stmt
+            .query_map(params![ws, clamp(limit), clamp(offset)], scim_user)
+            .map_err(map_err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)?
+    };
+    tx.finish().map_err(map_err)?;
+    Ok(ScimPage {
+        items,
+        total: total.max(0) as u64,
+    })
+}
+
+/// SQLite integers are signed: a page bound past `i64::MAX` means "all".
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 fn delete_user(c: &mut Connection, ws: &str, id: &str, at_ms: i64) -> StoreResult<bool> {
     let tx = c
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -349,6 +384,45 @@ fn update_group(
     Ok(group)
 }
 
+fn page_groups(c: &Connection, ws: &str, offset: u64, limit: u64) -> StoreResult<ScimPage<ScimGroup>> {
+    let tx = c.unchecked_transaction().map_err(map_err)?;
+    let total: i64 = tx
+        .prepare_cached(
+            "SELECT count(*) FROM user_groups INDEXED BY user_groups_scim_order
+             WHERE workspace_id = ?1 AND source = 'scim'",
+        )
+        .and_then(|mut s| s.query_row(params![ws], |r| r.get(0)))
+        .map_err(map_err)?;
+    let groups = {
+        let mut stmt = tx
+            .prepare_cached(&format!(
+                "SELECT {GROUP_COLS} FROM user_groups INDEXED BY user_groups_scim_order
+                 WHERE workspace_id = ?1 AND source = 'scim' ORDER BY created_at_ms, id LIMIT ?2 OFFSET ?3"
+            ))
+            .map_err(map_err)?;
+        let rows = stmt
+            .query_map(params![ws, clamp(limit), clamp(offset)], group_row)
+            .map_err(map_err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)?
+    };
+    let items = groups
+        .into_iter()
+        .map(|(group, scim_json, updated_at_ms)| {
+            Ok(ScimGroup {
+                members: members_of(&tx, ws, &group.id)?,
+                group,
+                scim_json,
+                updated_at_ms,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    tx.finish().map_err(map_err)?;
+    Ok(ScimPage {
+        items,
+        total: total.max(0) as u64,
+    })
+}
+
 fn list_groups(c: &Connection, ws: &str, lookup: &ScimGroupLookup) -> StoreResult<Vec<ScimGroup>> {
     let (clause, value) = match lookup {
         ScimGroupLookup::All => ("", None),
@@ -426,6 +500,16 @@ impl ScimStore for SqliteStore {
         self.read(move |c| list_users(c, &ws, &lookup)).await
     }
 
+    async fn scim_page_users(
+        &self,
+        workspace_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<ScimPage<ScimUser>> {
+        let ws = workspace_id.to_owned();
+        self.read(move |c| page_users(c, &ws, offset, limit)).await
+    }
+
     async fn scim_delete_user(&self, workspace_id: &str, user_id: &str, at_ms: i64) -> StoreResult<bool> {
         let (ws, id) = (workspace_id.to_owned(), user_id.to_owned());
         self.write(move |c| delete_user(c, &ws, &id, at_ms)).await
@@ -463,5 +547,15 @@ impl ScimStore for SqliteStore {
     ) -> StoreResult<Vec<ScimGroup>> {
         let (ws, lookup) = (workspace_id.to_owned(), lookup.clone());
         self.read(move |c| list_groups(c, &ws, &lookup)).await
+    }
+
+    async fn scim_page_groups(
+        &self,
+        workspace_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<ScimPage<ScimGroup>> {
+        let ws = workspace_id.to_owned();
+        self.read(move |c| page_groups(c, &ws, offset, limit)).await
     }
 }

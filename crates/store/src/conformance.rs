@@ -109,6 +109,7 @@ macro_rules! store_conformance_suite {
             scim_users_are_created_adopted_and_unique,
             scim_users_are_updated_and_deleted_keeping_the_row,
             scim_groups_keep_members_per_workspace,
+            scim_pages_are_slices_of_the_full_listing,
             // The dashboard's read models
             dashboard_reads_active_users_rankings_and_one_users_usage,
             compliance_file_stats_count_unexpired_files_per_type,

@@ -51,7 +51,7 @@ pub use query::{
 pub use retention::{ErasureUpdate, FileSubject, LegalHold, RetentionQuery, RetentionStage, SubjectKind};
 pub use rollout::{RolloutFileRow, RolloutStore};
 pub use scim::{
-    ScimGroup, ScimGroupLookup, ScimGroupWrite, ScimMembers, ScimStore, ScimUser, ScimUserCreated,
+    ScimGroup, ScimGroupLookup, ScimGroupWrite, ScimMembers, ScimPage, ScimStore, ScimUser, ScimUserCreated,
     ScimUserLookup, ScimUserWrite,
 };
 pub use tasks::{

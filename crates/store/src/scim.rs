@@ -97,6 +97,13 @@ pub enum ScimGroupLookup {
     ExternalId(String),
 }
 
+/// One page of a SCIM listing and the size of the whole listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimPage<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
 /// SCIM users and groups. A supertrait of [`crate::Store`].
 #[async_trait]
 pub trait ScimStore: Send + Sync {
@@ -116,6 +123,15 @@ pub trait ScimStore: Send + Sync {
         workspace_id: &str,
         lookup: &ScimUserLookup,
     ) -> StoreResult<Vec<ScimUser>>;
+    /// One page of every SCIM-visible user, in the order of `scim_list_users`: `offset` users
+    /// skipped, at most `limit` returned, with how many there are in all (one snapshot). An
+    /// unfiltered SCIM list costs its page, not the directory.
+    async fn scim_page_users(
+        &self,
+        workspace_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<ScimPage<ScimUser>>;
     /// SCIM DELETE: marks the user deleted (the row stays) and removes its group memberships,
     /// in one transaction. False when no SCIM-visible user has that id.
     async fn scim_delete_user(&self, workspace_id: &str, user_id: &str, at_ms: i64) -> StoreResult<bool>;
@@ -143,4 +159,12 @@ pub trait ScimStore: Send + Sync {
         workspace_id: &str,
         lookup: &ScimGroupLookup,
     ) -> StoreResult<Vec<ScimGroup>>;
+    /// One page of every `scim` group, as [`ScimStore::scim_page_users`]; members are read for
+    /// the page's groups only.
+    async fn scim_page_groups(
+        &self,
+        workspace_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<ScimPage<ScimGroup>>;
 }

@@ -408,3 +408,129 @@ pub async fn scim_groups_keep_members_per_workspace(fixture: Fixture) {
         vec!["u9".to_owned()]
     );
 }
+
+/// `scim_page_*` is exactly a slice of `scim_list_*(All)` (same order, ties by id), with the
+/// listing's size: deleted users, non-SCIM rows, manual groups and other workspaces left out.
+pub async fn scim_pages_are_slices_of_the_full_listing(fixture: Fixture) {
+    let store = fixture.0;
+    let (ws, ws2) = workspaces(&store).await;
+    // Several users share a creation time, so the order falls back to the id.
+    for (i, at) in [
+        (0, 3_000),
+        (1, 1_000),
+        (2, 3_000),
+        (3, 2_000),
+        (4, 3_000),
+        (5, 1_000),
+        (6, 4_000),
+    ] {
+        store
+            .scim_create_user(&write(
+                &ws,
+                &format!("user{i}"),
+                Some(&format!("u{i}@example.com")),
+                at,
+            ))
+            .await
+            .expect("create");
+    }
+    let gone = store
+        .scim_create_user(&write(&ws, "gone", Some("gone@example.com"), 1_500))
+        .await
+        .expect("create");
+    assert!(store
+        .scim_delete_user(&ws, &gone.user.user.id, 9_000)
+        .await
+        .unwrap());
+    store
+        .upsert_user(&NewUser {
+            workspace_id: ws.clone(),
+            email: Some("telemetry@example.com".into()),
+            name: None,
+            account_id: None,
+            kind: UserKind::Person,
+            principal_key: "email:telemetry@example.com".into(),
+        })
+        .await
+        .expect("telemetry user");
+    store
+        .scim_create_user(&write(&ws2, "elsewhere", Some("x@example.com"), 1_000))
+        .await
+        .expect("other workspace");
+
+    let full = store.scim_list_users(&ws, &ScimUserLookup::All).await.unwrap();
+    assert_eq!(full.len(), 7);
+    for (offset, limit) in [(0, 3), (3, 3), (6, 3), (0, 100), (10, 5), (0, 0), (2, u64::MAX)] {
+        let page = store.scim_page_users(&ws, offset, limit).await.unwrap();
+        let from = (offset as usize).min(full.len());
+        let to = from.saturating_add(limit.min(100) as usize).min(full.len());
+        assert_eq!(page.total, 7, "offset {offset} limit {limit}");
+        assert_eq!(
+            page.items,
+            full[from..to].to_vec(),
+            "offset {offset} limit {limit}"
+        );
+    }
+    assert_eq!(store.scim_page_users(&ws2, 0, 10).await.unwrap().total, 1);
+
+    let group = |id: &str, ws: &str, name: &str, at: i64, source: GroupSource| Group {
+        id: id.into(),
+        workspace_id: ws.into(),
+        name: name.into(),
+        source,
+        external_id: None,
+        created_at_ms: at,
+    };
+    let gw = |ws: &str, name: &str, at: i64| ScimGroupWrite {
+        workspace_id: ws.into(),
+        name: name.into(),
+        external_id: None,
+        scim_json: "{}".into(),
+        at_ms: at,
+    };
+    let ids: Vec<String> = full.iter().map(|u| u.user.id.clone()).collect();
+    for (id, at, members) in [
+        ("g3", 2_000, &ids[..2]),
+        ("g1", 2_000, &ids[1..5]),
+        ("g2", 1_000, &ids[..0]),
+        ("g5", 3_000, &ids[..]),
+        ("g4", 2_000, &ids[6..]),
+    ] {
+        store
+            .scim_create_group(
+                &group(id, &ws, &format!("team-{id}"), at, GroupSource::Scim),
+                &gw(&ws, &format!("team-{id}"), at),
+                members,
+            )
+            .await
+            .expect("group");
+    }
+    store
+        .create_group(&group("m1", &ws, "manual", 1_000, GroupSource::Manual))
+        .await
+        .expect("manual");
+    store
+        .scim_create_group(
+            &group("o1", &ws2, "other", 1_000, GroupSource::Scim),
+            &gw(&ws2, "other", 1_000),
+            &[],
+        )
+        .await
+        .expect("other workspace");
+    let all = store.scim_list_groups(&ws, &ScimGroupLookup::All).await.unwrap();
+    assert_eq!(
+        all.iter().map(|g| g.group.id.as_str()).collect::<Vec<_>>(),
+        ["g2", "g1", "g3", "g4", "g5"]
+    );
+    for (offset, limit) in [(0, 2), (2, 2), (4, 2), (0, 10), (5, 1), (1, 0)] {
+        let page = store.scim_page_groups(&ws, offset, limit).await.unwrap();
+        let from = (offset as usize).min(all.len());
+        let to = (from + limit as usize).min(all.len());
+        assert_eq!(page.total, 5, "offset {offset} limit {limit}");
+        assert_eq!(
+            page.items,
+            all[from..to].to_vec(),
+            "offset {offset} limit {limit}"
+        );
+    }
+}

@@ -621,6 +621,44 @@ impl ScimService {
     /// A `ListResponse` of the resources of `kinds` matching the query.
     pub async fn list(&self, ctx: &ScimContext, kinds: &[Kind], q: &ListQuery) -> Result<Value, ScimError> {
         let f = q.filter.as_deref().map(filter::parse).transpose()?;
+        let start = q.start_index.unwrap_or(1).max(1) as usize;
+        let count = q
+            .count
+            .map(|c| c.max(0) as usize)
+            .unwrap_or(schema::DEFAULT_COUNT)
+            .min(schema::MAX_RESULTS);
+        // Without a filter, one kind pages in the store: the page costs its own rows, not the
+        // directory (identity providers walk every page of `/Users` on import).
+        if let (None, [kind]) = (&f, kinds) {
+            let (offset, limit) = ((start - 1) as u64, count as u64);
+            let (total, resources): (u64, Vec<Value>) = match kind {
+                Kind::User => {
+                    let p = self
+                        .store()
+                        .scim_page_users(&ctx.workspace_id, offset, limit)
+                        .await?;
+                    (
+                        p.total,
+                        p.items.iter().map(|u| user_json(u, &ctx.base_url)).collect(),
+                    )
+                }
+                Kind::Group => {
+                    let p = self
+                        .store()
+                        .scim_page_groups(&ctx.workspace_id, offset, limit)
+                        .await?;
+                    (
+                        p.total,
+                        p.items.iter().map(|g| group_json(g, &ctx.base_url)).collect(),
+                    )
+                }
+            };
+            let page: Vec<Value> = resources
+                .into_iter()
+                .map(|r| q.projection.apply(*kind, r))
+                .collect();
+            return Ok(list_response(total as usize, start, page));
+        }
         let mut found: Vec<(Kind, Value)> = Vec::new();
         for kind in kinds {
             let all: Vec<Value> = match kind {
@@ -644,24 +682,22 @@ impl ScimService {
             );
         }
         let total = found.len();
-        let start = q.start_index.unwrap_or(1).max(1) as usize;
-        let count = q
-            .count
-            .map(|c| c.max(0) as usize)
-            .unwrap_or(schema::DEFAULT_COUNT)
-            .min(schema::MAX_RESULTS);
         let page: Vec<Value> = found
             .into_iter()
             .skip(start - 1)
             .take(count)
             .map(|(kind, r)| q.projection.apply(kind, r))
             .collect();
-        Ok(json!({
-            "schemas": [schema::LIST_RESPONSE],
-            "totalResults": total,
-            "startIndex": start,
-            "itemsPerPage": page.len(),
-            "Resources": page,
-        }))
+        Ok(list_response(total, start, page))
     }
+}
+
+fn list_response(total: usize, start: usize, page: Vec<Value>) -> Value {
+    json!({
+        "schemas": [schema::LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": page.len(),
+        "Resources": page,
+    })
 }
