@@ -146,8 +146,12 @@ fn failure(e: SignInError, json_body: bool) -> Response {
         SignInError::Throttled { retry_after_s } => Some(retry_after_s),
         _ => None,
     };
-    let mut r = failure_body(e, json_body);
-    if let Some(secs) = retry_after_s {
+    with_retry_after(failure_body(e, json_body), retry_after_s)
+}
+
+/// `Retry-After` (seconds) on a throttled answer.
+fn with_retry_after(mut r: Response, secs: Option<u64>) -> Response {
+    if let Some(secs) = secs {
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
@@ -378,13 +382,8 @@ async fn password(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         Err(e @ SignInError::Throttled { retry_after_s }) if is_form => {
             let return_to = sanitize_return_to(form.return_to.as_deref());
             let message = format!("Too many failed sign-ins. Try again in {retry_after_s} seconds.");
-            let mut r = pages::html(
-                status_of(&e),
-                &pages::sign_in_page(s.oidc.is_some(), &return_to, Some(&message)),
-            );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
-            r
+            let page = pages::sign_in_page(s.oidc.is_some(), &return_to, Some(&message));
+            with_retry_after(pages::html(status_of(&e), &page), Some(retry_after_s))
         }
         Err(e) => failure(e, json_body),
     }

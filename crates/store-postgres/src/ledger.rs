@@ -248,14 +248,7 @@ impl ReportColumns {
             .push(event_key_bytes(&r.workspace_id, &r.turn_key).to_vec());
         self.window_from.push(from);
         self.window_to.push(to);
-        let u = &r.usage;
-        for (col, v) in self
-            .tokens
-            .iter_mut()
-            .zip([u.input, u.cached_input, u.output, u.reasoning_output])
-        {
-            col.push(v);
-        }
+        push_tokens(&mut self.tokens, &r.usage);
         self.started_ms.push(r.started_ms);
         self.ended_ms.push(r.ended_ms);
         self.credits_micro.push(r.credits_micro);
@@ -318,6 +311,17 @@ fn row(r: &Row) -> TurnReportRow {
         usd_micro: r.get(13),
         workspace_id: r.get(14),
         counted: true,
+    }
+}
+
+/// Appends a usage's four token figures (input, cached input, output, reasoning output) to
+/// their column arrays, the parameter order of every token-carrying `UNNEST`.
+pub(crate) fn push_tokens(columns: &mut [Vec<i64>; 4], u: &TokenUsage) {
+    for (col, v) in columns
+        .iter_mut()
+        .zip([u.input, u.cached_input, u.output, u.reasoning_output])
+    {
+        col.push(v);
     }
 }
 

@@ -37,8 +37,67 @@ fn scim_user(r: &Row) -> ScimUser {
     }
 }
 
+/// How many rows `listing` (`table WHERE ...`, `$1` the workspace) has and one page of them in
+/// SCIM's order, read in one snapshot so the two agree. The snapshot stays open for reads that
+/// belong to the page (a group's members); the caller commits it.
+async fn counted_page<'c>(
+    c: &'c mut deadpool_postgres::Object,
+    listing: &str,
+    columns: &str,
+    workspace_id: &str,
+    offset: u64,
+    limit: u64,
+) -> StoreResult<(deadpool_postgres::Transaction<'c>, u64, Vec<Row>)> {
+    let tx = c
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(map_err)?;
+    let total: i64 = tx
+        .query_one(&format!("SELECT count(*) FROM {listing}"), &[&workspace_id])
+        .await
+        .map_err(map_err)?
+        .get(0);
+    let rows = tx
+        .query(
+            &format!("SELECT {columns} FROM {listing} ORDER BY created_at_ms, id LIMIT $2 OFFSET $3"),
+            &[&workspace_id, &clamp(limit), &clamp(offset)],
+        )
+        .await
+        .map_err(map_err)?;
+    Ok((tx, total.max(0) as u64, rows))
+}
+
+/// Groups (rows of [`GROUP_COLS`]) with their members from `(group_id, user_id)` rows sorted
+/// by user.
+fn with_members(groups: &[Row], member_rows: &[Row]) -> Vec<ScimGroup> {
+    let mut members: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for r in member_rows {
+        members.entry(r.get(0)).or_default().push(r.get(1));
+    }
+    groups
+        .iter()
+        .map(|r| {
+            let (group, scim_json, updated_at_ms) = group_row(r);
+            ScimGroup {
+                members: members.remove(&group.id).unwrap_or_default(),
+                group,
+                scim_json,
+                updated_at_ms,
+            }
+        })
+        .collect()
+}
+
+/// A SCIM user's columns (what [`scim_user`] reads).
+fn user_columns() -> String {
+    format!("{USER_COLS}, scim_json, updated_at_ms")
+}
+
 fn user_select() -> String {
-    format!("SELECT {USER_COLS}, scim_json, updated_at_ms FROM users")
+    format!("SELECT {} FROM users", user_columns())
 }
 
 fn group_row(r: &Row) -> (Group, Option<String>, Option<i64>) {
@@ -321,34 +380,13 @@ impl ScimStore for PostgresStore {
         limit: u64,
     ) -> StoreResult<ScimPage<ScimUser>> {
         let mut c = self.client().await?;
-        // One snapshot for the count and the page, so they agree.
-        let tx = c
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(map_err)?;
-        let total: i64 = tx
-            .query_one(
-                &format!("SELECT count(*) FROM users WHERE workspace_id = $1 AND {VISIBLE}"),
-                &[&workspace_id],
-            )
-            .await
-            .map_err(map_err)?
-            .get(0);
-        let sql = format!(
-            "{} WHERE workspace_id = $1 AND {VISIBLE} ORDER BY created_at_ms, id LIMIT $2 OFFSET $3",
-            user_select()
-        );
-        let rows = tx
-            .query(&sql, &[&workspace_id, &clamp(limit), &clamp(offset)])
-            .await
-            .map_err(map_err)?;
+        let listing = format!("users WHERE workspace_id = $1 AND {VISIBLE}");
+        let (tx, total, rows) =
+            counted_page(&mut c, &listing, &user_columns(), workspace_id, offset, limit).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(ScimPage {
             items: rows.iter().map(scim_user).collect(),
-            total: total.max(0) as u64,
+            total,
         })
     }
 
@@ -455,31 +493,10 @@ impl ScimStore for PostgresStore {
         limit: u64,
     ) -> StoreResult<ScimPage<ScimGroup>> {
         let mut c = self.client().await?;
-        let tx = c
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(map_err)?;
-        let total: i64 = tx
-            .query_one(
-                "SELECT count(*) FROM user_groups WHERE workspace_id = $1 AND source = 'scim'",
-                &[&workspace_id],
-            )
-            .await
-            .map_err(map_err)?
-            .get(0);
-        let sql = format!(
-            "SELECT {GROUP_COLS} FROM user_groups WHERE workspace_id = $1 AND source = 'scim'
-             ORDER BY created_at_ms, id LIMIT $2 OFFSET $3"
-        );
-        let rows = tx
-            .query(&sql, &[&workspace_id, &clamp(limit), &clamp(offset)])
-            .await
-            .map_err(map_err)?;
-        let groups: Vec<_> = rows.iter().map(group_row).collect();
-        let ids: Vec<&str> = groups.iter().map(|(g, _, _)| g.id.as_str()).collect();
+        let listing = "user_groups WHERE workspace_id = $1 AND source = 'scim'";
+        let (tx, total, rows) =
+            counted_page(&mut c, listing, GROUP_COLS, workspace_id, offset, limit).await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
         let member_rows = tx
             .query(
                 "SELECT group_id, user_id FROM group_members
@@ -489,21 +506,9 @@ impl ScimStore for PostgresStore {
             .await
             .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
-        let mut members: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-        for r in &member_rows {
-            members.entry(r.get(0)).or_default().push(r.get(1));
-        }
         Ok(ScimPage {
-            items: groups
-                .into_iter()
-                .map(|(group, scim_json, updated_at_ms)| ScimGroup {
-                    members: members.remove(&group.id).unwrap_or_default(),
-                    group,
-                    scim_json,
-                    updated_at_ms,
-                })
-                .collect(),
-            total: total.max(0) as u64,
+            items: with_members(&rows, &member_rows),
+            total,
         })
     }
 
@@ -538,21 +543,6 @@ impl ScimStore for PostgresStore {
             )
             .await
             .map_err(map_err)?;
-        let mut members: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-        for r in &member_rows {
-            members.entry(r.get(0)).or_default().push(r.get(1));
-        }
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let (group, scim_json, updated_at_ms) = group_row(r);
-                ScimGroup {
-                    members: members.remove(&group.id).unwrap_or_default(),
-                    group,
-                    scim_json,
-                    updated_at_ms,
-                }
-            })
-            .collect())
+        Ok(with_members(&rows, &member_rows))
     }
 }

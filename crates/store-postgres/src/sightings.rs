@@ -188,14 +188,7 @@ impl<'r> RecordColumns<'r> {
             c.user_id.push(s.user_id);
             c.ts_ms.push(s.ts_ms);
             c.turn_id.push(s.turn_id);
-            let u = &s.usage;
-            for (col, v) in c
-                .tokens
-                .iter_mut()
-                .zip([u.input, u.cached_input, u.output, u.reasoning_output])
-            {
-                col.push(v);
-            }
+            crate::ledger::push_tokens(&mut c.tokens, &s.usage);
         }
         c
     }

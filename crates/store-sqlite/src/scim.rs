@@ -25,8 +25,13 @@ fn scim_user(r: &Row<'_>) -> rusqlite::Result<ScimUser> {
     })
 }
 
+/// A SCIM user's columns (what [`scim_user`] reads).
+fn user_columns() -> String {
+    format!("{USER_COLS}, scim_json, updated_at_ms")
+}
+
 fn user_select() -> String {
-    format!("SELECT {USER_COLS}, scim_json, updated_at_ms FROM users")
+    format!("SELECT {} FROM users", user_columns())
 }
 
 fn group_row(r: &Row<'_>) -> rusqlite::Result<(Group, Option<String>, Option<i64>)> {
@@ -203,34 +208,41 @@ fn list_users(c: &Connection, ws: &str, lookup: &ScimUserLookup) -> StoreResult<
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
 }
 
-/// `LIMIT ... OFFSET` in the listing's own order, through the partial indexes of migration 0016
-/// (an index walk of `offset` entries, not a sort of the directory). Count and page are read in
-/// one transaction, so they agree.
-fn page_users(c: &Connection, ws: &str, offset: u64, limit: u64) -> StoreResult<ScimPage<ScimUser>> {
-    let tx = c.unchecked_transaction().map_err(map_err)?;
+/// How many rows `listing` (`table INDEXED BY ... WHERE ...`, `?1` the workspace) has and one
+/// page of them in SCIM's order: `LIMIT ... OFFSET` through the partial indexes of migration
+/// 0016 (an index walk of `offset` entries, not a sort of the directory). Read inside the
+/// caller's transaction, so count and page agree.
+fn counted_page<T>(
+    tx: &Transaction<'_>,
+    listing: &str,
+    columns: &str,
+    ws: &str,
+    offset: u64,
+    limit: u64,
+    map: fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> StoreResult<(u64, Vec<T>)> {
     let total: i64 = tx
-        .prepare_cached(&format!(
-            "SELECT count(*) FROM users INDEXED BY users_scim_order WHERE workspace_id = ?1 AND {VISIBLE}"
-        ))
+        .prepare_cached(&format!("SELECT count(*) FROM {listing}"))
         .and_then(|mut s| s.query_row(params![ws], |r| r.get(0)))
         .map_err(map_err)?;
-    let items = {
-        let sql = format!(
-            "{} INDEXED BY users_scim_order WHERE workspace_id = ?1 AND {VISIBLE}
-             ORDER BY created_at_ms, id LIMIT ?2 OFFSET ?3",
-            user_select()
-        );
-        let mut stmt = tx.prepare_cached(&sql).map_err(map_err)?;
-        let rows = stmt
-            .query_map(params![ws, clamp(limit), clamp(offset)], scim_user)
-            .map_err(map_err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)?
-    };
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "SELECT {columns} FROM {listing} ORDER BY created_at_ms, id LIMIT ?2 OFFSET ?3"
+        ))
+        .map_err(map_err)?;
+    let rows = stmt
+        .query_map(params![ws, clamp(limit), clamp(offset)], map)
+        .map_err(map_err)?;
+    let items = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)?;
+    Ok((total.max(0) as u64, items))
+}
+
+fn page_users(c: &Connection, ws: &str, offset: u64, limit: u64) -> StoreResult<ScimPage<ScimUser>> {
+    let tx = c.unchecked_transaction().map_err(map_err)?;
+    let listing = format!("users INDEXED BY users_scim_order WHERE workspace_id = ?1 AND {VISIBLE}");
+    let (total, items) = counted_page(&tx, &listing, &user_columns(), ws, offset, limit, scim_user)?;
     tx.finish().map_err(map_err)?;
-    Ok(ScimPage {
-        items,
-        total: total.max(0) as u64,
-    })
+    Ok(ScimPage { items, total })
 }
 
 /// SQLite integers are signed: a page bound past `i64::MAX` means "all".
@@ -386,25 +398,8 @@ fn update_group(
 
 fn page_groups(c: &Connection, ws: &str, offset: u64, limit: u64) -> StoreResult<ScimPage<ScimGroup>> {
     let tx = c.unchecked_transaction().map_err(map_err)?;
-    let total: i64 = tx
-        .prepare_cached(
-            "SELECT count(*) FROM user_groups INDEXED BY user_groups_scim_order
-             WHERE workspace_id = ?1 AND source = 'scim'",
-        )
-        .and_then(|mut s| s.query_row(params![ws], |r| r.get(0)))
-        .map_err(map_err)?;
-    let groups = {
-        let mut stmt = tx
-            .prepare_cached(&format!(
-                "SELECT {GROUP_COLS} FROM user_groups INDEXED BY user_groups_scim_order
-                 WHERE workspace_id = ?1 AND source = 'scim' ORDER BY created_at_ms, id LIMIT ?2 OFFSET ?3"
-            ))
-            .map_err(map_err)?;
-        let rows = stmt
-            .query_map(params![ws, clamp(limit), clamp(offset)], group_row)
-            .map_err(map_err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)?
-    };
+    let listing = "user_groups INDEXED BY user_groups_scim_order WHERE workspace_id = ?1 AND source = 'scim'";
+    let (total, groups) = counted_page(&tx, listing, GROUP_COLS, ws, offset, limit, group_row)?;
     let items = groups
         .into_iter()
         .map(|(group, scim_json, updated_at_ms)| {
@@ -417,10 +412,7 @@ fn page_groups(c: &Connection, ws: &str, offset: u64, limit: u64) -> StoreResult
         })
         .collect::<StoreResult<Vec<_>>>()?;
     tx.finish().map_err(map_err)?;
-    Ok(ScimPage {
-        items,
-        total: total.max(0) as u64,
-    })
+    Ok(ScimPage { items, total })
 }
 
 fn list_groups(c: &Connection, ws: &str, lookup: &ScimGroupLookup) -> StoreResult<Vec<ScimGroup>> {

@@ -18,7 +18,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use steward_model::{User, Workspace};
-use steward_store::{LocalAdmin, SessionRow, Store, StoreError};
+use steward_store::{LocalAdmin, SessionRow, SignInFailures, Store, StoreError};
 use subtle::ConstantTimeEq;
 
 use super::access::Caller;
@@ -461,6 +461,31 @@ impl SessionService {
         self.start(workspace_id, Subject::Admin(&admin), "demo").await
     }
 
+    /// The failures remembered for the claimed username, or [`SignInError::Throttled`] while
+    /// they lock it.
+    async fn failures_unless_locked(
+        &self,
+        claimed: &str,
+        now: i64,
+    ) -> Result<Option<SignInFailures>, SignInError> {
+        let policy = self.config.throttle;
+        let counted = self
+            .store
+            .sign_in_failures(claimed, policy.remembered_since(now))
+            .await?;
+        match counted.as_ref().and_then(|f| policy.locked_until(f)) {
+            Some(until) if now < until => {
+                // Neither audited nor logged above debug: a locked name answers without any
+                // work, so these come at network rate and must not flood the audit log or the
+                // log. The failure that set the lock was audited; /metrics counts these.
+                tracing::debug!(username = ?claimed, until_ms = until, "password sign-in throttled");
+                let retry_after_s = ((until - now) as u64).div_ceil(1000);
+                Err(SignInError::Throttled { retry_after_s })
+            }
+            _ => Ok(counted),
+        }
+    }
+
     /// A local admin's password sign-in into `workspace_id`. Every refusal is the same
     /// [`SignInError::BadCredentials`] (and audited with its real reason), or
     /// [`SignInError::Throttled`] while the name is locked after too many failures.
@@ -476,20 +501,7 @@ impl SessionService {
             return Err(SignInError::Throttled { retry_after_s: 1 });
         };
         let now = now_ms();
-        let counted = self
-            .store
-            .sign_in_failures(&claimed, policy.remembered_since(now))
-            .await?;
-        if let Some(until) = counted.as_ref().and_then(|f| policy.locked_until(f)) {
-            if now < until {
-                // Neither audited nor logged above debug: a locked name answers without any
-                // work, so these come at network rate and must not flood the audit log or the
-                // log. The failure that set the lock was audited; /metrics counts these.
-                tracing::debug!(username = ?claimed, until_ms = until, "password sign-in throttled");
-                let retry_after_s = ((until - now) as u64).div_ceil(1000);
-                return Err(SignInError::Throttled { retry_after_s });
-            }
-        }
+        let counted = self.failures_unless_locked(&claimed, now).await?;
         let admin = if valid_username(username) {
             self.store.find_local_admin(username).await?
         } else {

@@ -627,49 +627,73 @@ impl ScimService {
             .map(|c| c.max(0) as usize)
             .unwrap_or(schema::DEFAULT_COUNT)
             .min(schema::MAX_RESULTS);
-        // Without a filter, one kind pages in the store: the page costs its own rows, not the
-        // directory (identity providers walk every page of `/Users` on import).
-        if let (None, [kind]) = (&f, kinds) {
-            let (offset, limit) = ((start - 1) as u64, count as u64);
-            let (total, resources): (u64, Vec<Value>) = match kind {
-                Kind::User => {
-                    let p = self
-                        .store()
-                        .scim_page_users(&ctx.workspace_id, offset, limit)
-                        .await?;
-                    (
-                        p.total,
-                        p.items.iter().map(|u| user_json(u, &ctx.base_url)).collect(),
-                    )
-                }
-                Kind::Group => {
-                    let p = self
-                        .store()
-                        .scim_page_groups(&ctx.workspace_id, offset, limit)
-                        .await?;
-                    (
-                        p.total,
-                        p.items.iter().map(|g| group_json(g, &ctx.base_url)).collect(),
-                    )
-                }
-            };
-            let page: Vec<Value> = resources
-                .into_iter()
-                .map(|r| q.projection.apply(*kind, r))
-                .collect();
-            return Ok(list_response(total as usize, start, page));
-        }
+        let (total, found) = match (&f, kinds) {
+            // Without a filter, one kind pages in the store: the page costs its own rows, not
+            // the directory (identity providers walk every page of `/Users` on import).
+            (None, [kind]) => self.stored_page(ctx, *kind, start - 1, count).await?,
+            _ => {
+                self.filtered_page(ctx, kinds, f.as_ref(), start - 1, count)
+                    .await?
+            }
+        };
+        let page: Vec<Value> = found
+            .into_iter()
+            .map(|(kind, r)| q.projection.apply(kind, r))
+            .collect();
+        Ok(list_response(total, start, page))
+    }
+
+    /// `count` resources of `kind` from `offset`, paged by the store, and how many there are.
+    async fn stored_page(
+        &self,
+        ctx: &ScimContext,
+        kind: Kind,
+        offset: usize,
+        count: usize,
+    ) -> Result<(usize, Vec<(Kind, Value)>), ScimError> {
+        let (offset, limit) = (offset as u64, count as u64);
+        let (total, resources): (u64, Vec<Value>) = match kind {
+            Kind::User => {
+                let p = self
+                    .store()
+                    .scim_page_users(&ctx.workspace_id, offset, limit)
+                    .await?;
+                let json = p.items.iter().map(|u| user_json(u, &ctx.base_url));
+                (p.total, json.collect())
+            }
+            Kind::Group => {
+                let p = self
+                    .store()
+                    .scim_page_groups(&ctx.workspace_id, offset, limit)
+                    .await?;
+                let json = p.items.iter().map(|g| group_json(g, &ctx.base_url));
+                (p.total, json.collect())
+            }
+        };
+        Ok((total as usize, resources.into_iter().map(|r| (kind, r)).collect()))
+    }
+
+    /// Every resource of `kinds` matching `f` (pre-selected by the store where an index
+    /// allows), then `count` of them from `offset`, and how many matched.
+    async fn filtered_page(
+        &self,
+        ctx: &ScimContext,
+        kinds: &[Kind],
+        f: Option<&Filter>,
+        offset: usize,
+        count: usize,
+    ) -> Result<(usize, Vec<(Kind, Value)>), ScimError> {
         let mut found: Vec<(Kind, Value)> = Vec::new();
         for kind in kinds {
             let all: Vec<Value> = match kind {
                 Kind::User => self
-                    .user_candidates(ctx, f.as_ref())
+                    .user_candidates(ctx, f)
                     .await?
                     .iter()
                     .map(|u| user_json(u, &ctx.base_url))
                     .collect(),
                 Kind::Group => self
-                    .group_candidates(ctx, f.as_ref())
+                    .group_candidates(ctx, f)
                     .await?
                     .iter()
                     .map(|g| group_json(g, &ctx.base_url))
@@ -677,18 +701,12 @@ impl ScimService {
             };
             found.extend(
                 all.into_iter()
-                    .filter(|r| f.as_ref().is_none_or(|f| filter::matches(f, r, *kind)))
+                    .filter(|r| f.is_none_or(|f| filter::matches(f, r, *kind)))
                     .map(|r| (*kind, r)),
             );
         }
         let total = found.len();
-        let page: Vec<Value> = found
-            .into_iter()
-            .skip(start - 1)
-            .take(count)
-            .map(|(kind, r)| q.projection.apply(kind, r))
-            .collect();
-        Ok(list_response(total, start, page))
+        Ok((total, found.into_iter().skip(offset).take(count).collect()))
     }
 }
 
